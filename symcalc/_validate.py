@@ -1,0 +1,220 @@
+"""The one input-validation layer: arrays, lengths, finiteness, symbols, options.
+
+Every public function converts and checks its user input through these helpers, so that a
+wrong shape, a NaN or an unknown symbol always produces the same kind of
+:class:`~symcalc.errors.SymcalcError`, with a message that names the argument, says what was
+found and what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import DataError, NonFiniteError, ShapeError, SymbolError, SymcalcError
+
+__all__ = [
+    "as_float_array",
+    "as_finite_float",
+    "check_equal_lengths",
+    "check_choice",
+    "check_positive",
+    "check_int",
+    "as_symbol",
+    "as_symbol_tuple",
+    "as_rng",
+    "describe",
+]
+
+
+def describe(value: Any, limit: int = 60) -> str:
+    """A short, single-line description of a value for error messages."""
+    text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def as_float_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | None = 1,
+    allow_empty: bool = False,
+    finite: bool = True,
+) -> np.ndarray:
+    """Convert ``x`` to a float64 array with checks.
+
+    Parameters
+    ----------
+    x : array-like
+        Numbers (lists, tuples, NumPy arrays, pandas Series, integers and booleans are accepted).
+    name : str
+        The argument's name as the user knows it; used in error messages.
+    ndim : int or None
+        Required number of dimensions (``None`` accepts any).
+    allow_empty : bool
+        Whether an array of size zero is acceptable.
+    finite : bool
+        Whether NaN and infinity are rejected.
+
+    Raises
+    ------
+    DataError
+        Non-numeric or complex values, or an empty array when that is not allowed.
+    ShapeError
+        The wrong number of dimensions.
+    NonFiniteError
+        NaN or infinity when ``finite`` is true.
+    """
+    if isinstance(x, (str, bytes)):
+        raise DataError(f"{name} must be numeric; got the string {describe(x)}")
+    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
+        x = x.to_numpy()
+    try:
+        raw = np.asarray(x)
+    except Exception as exc:  # ragged lists and other unconvertible objects
+        raise DataError(f"{name} could not be converted to an array: {exc}") from None
+    if raw.dtype.kind == "c":
+        raise DataError(f"{name} must be real; got complex values (dtype {raw.dtype})")
+    if raw.dtype.kind in "OUSV":
+        try:
+            arr = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = _first_non_numeric(raw)
+            raise DataError(
+                f"{name} must contain numbers only; found {describe(bad)} (dtype {raw.dtype})"
+            ) from None
+    elif raw.dtype.kind in "biuf":
+        arr = raw.astype(np.float64, copy=False)
+    else:
+        raise DataError(f"{name} must be numeric; got dtype {raw.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        if ndim == 1 and arr.ndim == 0:
+            raise ShapeError(f"{name} must be a 1-D array; got a scalar {describe(x)}")
+        raise ShapeError(f"{name} must be {ndim}-D; got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise DataError(f"{name} is empty; at least one value is required")
+    if finite and arr.size and not np.isfinite(arr).all():
+        bad_index = np.argwhere(~np.isfinite(arr))[0]
+        where = tuple(int(i) for i in bad_index)
+        where_text = where[0] if len(where) == 1 else where
+        raise NonFiniteError(
+            f"{name} contains {arr[tuple(bad_index)]} at index {where_text}; finite numbers "
+            "are required (drop or impute missing values first)"
+        )
+    return arr
+
+
+def _first_non_numeric(raw: np.ndarray) -> Any:
+    for item in raw.ravel():
+        try:
+            float(item)
+        except (TypeError, ValueError):
+            return item
+    return raw.ravel()[0] if raw.size else None
+
+
+def as_finite_float(value: Any, name: str) -> float:
+    """Convert a scalar to a finite float or raise a :class:`SymcalcError` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        try:
+            value = float(sp.sympify(value)) if isinstance(value, sp.Basic) else value
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise DataError(f"{name} must be a real number; got {describe(value)}")
+    out = float(value)
+    if not np.isfinite(out):
+        raise NonFiniteError(f"{name} must be finite; got {out}")
+    return out
+
+
+def check_equal_lengths(arrays: Mapping[str, np.ndarray], what: str = "data") -> int:
+    """Check that every array has the same length and return it."""
+    lengths = {key: len(arr) for key, arr in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k!s}: {n}" for k, n in lengths.items())
+        raise ShapeError(f"{what} arrays must all have the same length; got {detail}")
+    return next(iter(lengths.values()), 0)
+
+
+def check_choice(value: Any, allowed: Iterable[str], name: str) -> str:
+    """Check that ``value`` is one of ``allowed`` (case-sensitive strings)."""
+    allowed = list(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        raise SymcalcError(
+            f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {describe(value)}"
+        )
+    return value
+
+
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """A finite float that is > 0 (or >= 0 with ``allow_zero``)."""
+    out = as_finite_float(value, name)
+    if out < 0 or (out == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise SymcalcError(f"{name} must be {bound}; got {out:g}")
+    return out
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    """An integer (not a bool, not a float) at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise SymcalcError(f"{name} must be an integer; got {describe(value)}")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        raise SymcalcError(f"{name} must be >= {minimum}; got {out}")
+    return out
+
+
+def as_symbol(value: Any, name: str = "symbol") -> sp.Symbol:
+    """A SymPy Symbol from a Symbol or a valid identifier string."""
+    if isinstance(value, sp.Symbol):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isidentifier() or text.startswith("__"):
+            raise SymbolError(f"{name} must be a symbol name like 'x' or 'w1'; got {value!r}")
+        return sp.Symbol(text)
+    raise SymbolError(
+        f"{name} must be a sympy Symbol or its name as a string; got {describe(value)} "
+        f"of type {type(value).__name__}"
+    )
+
+
+def as_symbol_tuple(values: Any, name: str) -> tuple[sp.Symbol, ...]:
+    """A tuple of distinct Symbols from a Symbol, a name, or a sequence of either."""
+    if values is None:
+        return ()
+    if isinstance(values, (sp.Symbol, str)):
+        values = [values]
+    if not isinstance(values, (Sequence, sp.MatrixBase, tuple, set, frozenset)) and not hasattr(
+        values, "__iter__"
+    ):
+        raise SymbolError(f"{name} must be a sequence of symbols; got {describe(values)}")
+    out = tuple(as_symbol(v, f"{name} entry") for v in values)
+    seen: set[sp.Symbol] = set()
+    dupes = [s for s in out if s in seen or seen.add(s)]  # type: ignore[func-returns-value]
+    if dupes:
+        raise SymbolError(
+            f"{name} lists {', '.join(sorted({str(d) for d in dupes}))} more than once; "
+            "each symbol may appear once"
+        )
+    return out
+
+
+def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """``np.random.default_rng`` with a clear error for unusable seeds."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (
+        isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (numbers.Integral, np.integer))
+    ):
+        raise SymcalcError(f"seed must be an int, a numpy Generator or None; got {describe(seed)}")
+    if seed is not None and seed < 0:
+        raise SymcalcError(f"seed must be non-negative; got {seed}")
+    return np.random.default_rng(seed)
