@@ -1,0 +1,1 @@
+"""Side-by-side ratio benchmarks for symcalc (run ``python -m benchmarks [--quick]``)."""
