@@ -25,6 +25,9 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .loss import Loss
+from .compile import CompiledLoss, PreparedData
+from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 
 __all__ = [
     "__version__",
@@ -37,4 +40,14 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # symbolic loss and the compile path
+    "Loss",
+    "CompiledLoss",
+    "PreparedData",
+    # optimizers (shared by gradient_descent and nn)
+    "Optimizer",
+    "GradientDescent",
+    "Momentum",
+    "Nesterov",
+    "Adam",
 ]
