@@ -41,7 +41,13 @@ from .errors import MissingDependencyError, NonFiniteError, SymcalcError
 if TYPE_CHECKING:  # pragma: no cover
     from .loss import Loss
 
-__all__ = ["CompiledLoss", "PreparedData", "compile_loss", "BACKENDS", "DEFAULT_CHUNK_ROWS"]
+__all__ = [
+    "CompiledLoss",
+    "PreparedData",
+    "ElementwiseFunction",
+    "compile_elementwise",
+    "compile_loss",
+    "BACKENDS", "DEFAULT_CHUNK_ROWS"]
 
 BACKENDS = ("numpy", "numba")
 #: Rows per chunk when not given: about 256 KiB per temporary column, inside L2 cache.
@@ -163,6 +169,8 @@ def _emit_function(
     outputs: list[sp.Expr],
     params: Sequence[sp.Symbol],
     data: Sequence[sp.Symbol],
+    *,
+    reduce: bool = True,
 ) -> str:
     pr = _Printer({"fully_qualified_modules": True, "allow_unknown_functions": False})
     lines = [f"def {name}(_theta, _cols, _n):"]
@@ -172,7 +180,13 @@ def _emit_function(
         lines.append(f"    {', '.join(d.name for d in data)}, = _cols")
     for sym, rhs in _needed(cse, outputs):
         lines.append(f"    {sym.name} = {pr.doprint(rhs)}")
-    reduced = [_reduce_code(o, cse.data_dependent, pr) for o in outputs]
+    if reduce:
+        reduced = [_reduce_code(o, cse.data_dependent, pr) for o in outputs]
+    else:  # elementwise: broadcast every output to the row shape
+        reduced = [
+            pr.doprint(o) if o.free_symbols & cse.data_dependent else f"_full(_n, {pr.doprint(o)})"
+            for o in outputs
+        ]
     lines.append("    return (")
     lines += [f"        {r}," for r in reduced]
     lines.append("    )")
@@ -182,7 +196,12 @@ def _emit_function(
 def _exec_source(source: str, tag: str) -> dict[str, Any]:
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = {"numpy": np, "scipy": scipy, "math": __import__("math")}
+    namespace: dict[str, Any] = {
+        "numpy": np,
+        "scipy": scipy,
+        "math": __import__("math"),
+        "_full": lambda n, v: np.full(n, v, dtype=np.float64),
+    }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace
 
@@ -386,6 +405,61 @@ class CompiledLoss:
             f"data={[d.name for d in self.data_symbols]}, reduce={self.reduce!r}, "
             f"backend={self.backend!r}, rewrites={len(self.rewrites)})"
         )
+
+
+class ElementwiseFunction:
+    """Several expressions of the same arguments compiled into one vectorized function.
+
+    Made by :func:`compile_elementwise`. Calling it with one array (or scalar) per argument
+    returns a tuple with one float64 array per expression, each broadcast to the arguments'
+    shape. The outputs share one CSE pass, so e.g. ``tanh(z)`` and its derivative
+    ``1 - tanh(z)**2`` evaluate ``tanh`` once. ``source`` shows the generated code.
+    """
+
+    def __init__(self, exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> None:
+        exprs = [sp.sympify(e) for e in exprs]
+        self.exprs = tuple(exprs)
+        self.args = tuple(args)
+        stable, self.rewrites = stabilize(list(exprs))
+        names = _identifiers(self.args, "a")
+        outs = [e.xreplace(names) for e in stable]
+        cse = _run_cse(outs, set(names.values()))
+        self.source = _emit_function(
+            "_elementwise", cse, cse.outputs, [], [names[a] for a in self.args], reduce=False
+        ) + "\n"
+        self._fn = _exec_source(self.source, "elementwise")["_elementwise"]
+
+    def __call__(self, *arrays: Any) -> tuple[np.ndarray, ...]:
+        if len(arrays) != len(self.args):
+            raise SymcalcError(
+                f"expected {len(self.args)} argument(s) ({', '.join(a.name for a in self.args)}); "
+                f"got {len(arrays)}"
+            )
+        cols = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in arrays])
+        with np.errstate(all="ignore"):
+            return tuple(np.asarray(o, dtype=np.float64) for o in self._fn((), cols, cols[0].shape))
+
+    def __repr__(self) -> str:
+        return f"ElementwiseFunction({list(self.exprs)}, args={list(self.args)})"
+
+
+def compile_elementwise(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> ElementwiseFunction:
+    """Compile expressions into one vectorized NumPy function of ``args`` (no reduction).
+
+    This is the compile path's elementwise mode, used for activation functions and their
+    derivatives in :mod:`symcalc.nn`. The same stable rewrites and CSE apply.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z")
+    >>> f = compile_elementwise([sp.tanh(z), sp.diff(sp.tanh(z), z)], [z])
+    >>> [round(float(v), 6) for v in f([0.5])[1]]
+    [0.786448]
+    """
+    if not args:
+        raise SymcalcError("compile_elementwise needs at least one argument symbol")
+    return ElementwiseFunction(exprs, args)
 
 
 def compile_loss(loss: Loss, *, backend: str = "numpy", **options: Any) -> CompiledLoss:
