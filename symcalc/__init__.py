@@ -25,6 +25,8 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .explain import Derivation, explain
+from . import datasets
 
 __all__ = [
     "__version__",
@@ -37,4 +39,9 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # derivation steps
+    "explain",
+    "Derivation",
+    # built-in data
+    "datasets",
 ]
