@@ -33,6 +33,7 @@ __all__ = ["Step", "Derivation", "explain", "format_steps"]
 _MAX_NODES = 3000
 #: At most this many steps; after that, remaining parts are differentiated by SymPy in one step.
 _MAX_STEPS = 400
+_BUDGET_NOTE = "the step or time budget is used up; SymPy differentiates this part directly"
 #: Names offered for the inner function of the chain rule, by nesting level.
 _INNER_NAMES = ("u", "v", "w", "s", "t")
 
@@ -239,8 +240,13 @@ class _Deriver:
         return self._close(step, sp.diff(e, self.var))
 
     # -- dispatch ----------------------------------------------------------------------------
+    def _exhausted(self) -> bool:
+        return len(self.steps) >= _MAX_STEPS or time.perf_counter() > self.deadline
+
     def d(self, e: sp.Expr, depth: int = 0, level: int = 0) -> sp.Expr:
         x = self.var
+        if self._exhausted():
+            return self._by_sympy(e, depth, _BUDGET_NOTE)
         if not e.has(x):
             step = self._open("constant rule", e, depth, f"does not depend on {x}", _SEP, _D(),
                               _M(" c = 0", "c = 0"))
@@ -248,9 +254,6 @@ class _Deriver:
         if e == x:
             step = self._open("identity rule", e, depth, _D(), " ", x, _M(" = 1", "= 1"))
             return self._close(step, sp.S.One)
-        if len(self.steps) >= _MAX_STEPS or time.perf_counter() > self.deadline:
-            return self._by_sympy(e, depth, "the step budget is used up; SymPy differentiates "
-                                            "this part directly")
         if e.is_Add:
             return self._sum(e, depth, level)
         if e.is_Mul:
@@ -269,7 +272,13 @@ class _Deriver:
         terms = e.args
         step = self._open("sum rule", e, depth, _D(), _M(" (f + g) = ", "(f + g) ="), _D("f"),
                           _M(" + ", "+"), _D("g"), _COMMA, f"term by term ({len(terms)} terms)")
-        return self._close(step, sp.Add(*[self.d(t, depth + 1, level) for t in terms]))
+        parts = []
+        for i, term in enumerate(terms):
+            if self._exhausted():  # one step for all the remaining terms
+                parts.append(self._by_sympy(sp.Add(*terms[i:]), depth + 1, _BUDGET_NOTE))
+                break
+            parts.append(self.d(term, depth + 1, level))
+        return self._close(step, sp.Add(*parts))
 
     def _mul(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
         x = self.var
