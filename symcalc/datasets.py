@@ -30,7 +30,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit
 
 from ._validate import as_finite_float, as_rng, check_int, check_positive
 from .results import Result
@@ -204,6 +203,8 @@ def make_logistic(n_samples: int = 300, n_features: int = 2, *, seed: Seed = 0) 
     >>> sorted(set(ds["y"].tolist()))
     [0.0, 1.0]
     """
+    from scipy.special import expit  # lazy: keeps `import symcalc` light
+
     n, rng, X, w, b, names, logit = _linear_model(n_samples, n_features, seed,
                                                   _LOGISTIC_BIAS)
     y = (rng.random(n) < expit(logit)).astype(np.float64)

@@ -68,7 +68,8 @@ class Step:
     result : sympy.Expr
         Its derivative, assembled from the sub-steps.
     note : str
-        How the rule was applied, in plain text (e.g. ``"u = x**2, d/dx sin(u) = cos(u) · du/dx"``).
+        How the rule was applied, in plain text
+        (e.g. ``"u = x**2, d/dx sin(u) = cos(u) · du/dx"``).
     depth : int
         Nesting level: sub-steps of a step have ``depth + 1``.
     inner, outer : sympy.Expr or None
@@ -247,7 +248,7 @@ class _Deriver:
         x = self.var
         if self._exhausted():
             return self._by_sympy(e, depth, _BUDGET_NOTE)
-        if not e.has(x):
+        if x not in e.free_symbols:
             step = self._open("constant rule", e, depth, f"does not depend on {x}", _SEP, _D(),
                               _M(" c = 0", "c = 0"))
             return self._close(step, sp.S.Zero)
@@ -330,8 +331,9 @@ class _Deriver:
 
     def _quotient(self, e: sp.Expr, f: sp.Expr, g: sp.Expr, depth: int, level: int) -> sp.Expr:
         step = self._open("quotient rule", e, depth, _M("f = ", "f ="), f, _COMMA,
-                          _M("g = ", "g ="), g, _SEP, _D(), _M(" (f/g) = (", r"\frac{f}{g} = \Big("),
-                          _D("f"), _M("·g - f·", "g - f"), _D("g"), _M(") / g**2", r"\Big) / g^{2}"))
+                          _M("g = ", "g ="), g, _SEP, _D(),
+                          _M(" (f/g) = (", r"\frac{f}{g} = \Big("), _D("f"),
+                          _M("·g - f·", "g - f"), _D("g"), _M(") / g**2", r"\Big) / g^{2}"))
         df = self.d(f, depth + 1, level)
         dg = self.d(g, depth + 1, level)
         return self._close(step, (df * g - f * dg) / g**2)
@@ -393,7 +395,8 @@ class _Deriver:
         outer = outer_of(u)
         d_outer = outer_rule(u) if outer_rule is not None else sp.diff(outer, u)
         step = self._open("chain rule", e, depth, _M(f"{u} = ", f"{sp.latex(u)} ="), inner,
-                          _COMMA, _D(), " ", outer, _M(" = ", "="), d_outer, _M(" · ", r"\cdot"), _D(u),
+                          _COMMA, _D(), " ", outer, _M(" = ", "="), d_outer,
+                          _M(" · ", r"\cdot"), _D(u),
                           f"   (outer function {outer}: {outer_name})")
         step.inner, step.outer = inner, outer
         d_inner = self.d(inner, depth + 1, level + 1)
@@ -441,7 +444,9 @@ def _resolve_var(var: Any, expr: sp.Expr) -> sp.Symbol:
     return as_symbol(var, "var")
 
 
-def explain(expr: sp.Expr | str, var: sp.Symbol | str, *, timeout: float | None = 10.0) -> Derivation:
+def explain(
+    expr: sp.Expr | str, var: sp.Symbol | str, *, timeout: float | None = 10.0
+) -> Derivation:
     """Differentiate ``expr`` with respect to ``var`` step by step, naming each rule.
 
     Parameters
