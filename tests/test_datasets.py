@@ -185,3 +185,14 @@ def test_non_finite_arguments():
 
 def test_module_is_exported():
     assert sc.datasets is datasets and "datasets" in sc.__all__
+
+
+def test_dataset_is_usable_as_loss_data():
+    import sympy as sp
+
+    w, b, x, y = sp.symbols("w b x y")
+    ds = make_linear(300, noise=0.0, seed=4)
+    f = sc.Loss((w * x + b - y) ** 2, params=[w, b], data=[x, y]).compile()
+    assert f.value(np.array([2.0, -1.0]), ds) == pytest.approx(0.0, abs=1e-20)
+    expected = np.mean((3.0 * ds["x"] - ds["y"]) ** 2)
+    assert f.value(np.array([3.0, 0.0]), ds) == pytest.approx(expected, rel=1e-12)
