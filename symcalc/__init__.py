@@ -28,6 +28,8 @@ from .errors import (
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
+from .explain import Derivation, explain
+from . import datasets
 
 __all__ = [
     "__version__",
@@ -50,4 +52,9 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Adam",
+    # derivation steps
+    "explain",
+    "Derivation",
+    # built-in data
+    "datasets",
 ]
