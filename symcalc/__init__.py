@@ -25,6 +25,8 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
+from .plotting import plot_roc
 
 __all__ = [
     "__version__",
@@ -37,4 +39,11 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # metrics: areas under curves
+    "roc_curve",
+    "auc",
+    "roc_auc_score",
+    "roc_auc_ci",
+    "integrate",
+    "plot_roc",
 ]
