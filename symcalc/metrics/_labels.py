@@ -52,11 +52,15 @@ def _classes(y: np.ndarray) -> np.ndarray:
     return classes
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _positive_label(classes: np.ndarray, pos_label: Any, default: str) -> Any:
     shown = describe(classes.tolist())
     if pos_label is not None:
         if not (classes == pos_label).any():
-            raise DataError(f"pos_label={pos_label!r} is not one of the labels in y_true {shown}")
+            raise DataError(f"pos_label={_plain(pos_label)!r} is not one of the labels in y_true {shown}")
         return pos_label
     if default == "larger":
         return classes[-1]
@@ -108,7 +112,7 @@ def binary_inputs(
         )
     if len(classes) < 2:
         raise DataError(
-            f"y_true contains only one class ({classes[0]!r}); ROC AUC needs both positive and "
+            f"y_true contains only one class ({classes.tolist()[0]!r}); ROC AUC needs both positive and "
             "negative samples"
         )
     is_pos = y == _positive_label(classes, pos_label, default)
