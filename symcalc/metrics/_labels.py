@@ -40,6 +40,12 @@ def _as_label_array(y_true: Any) -> np.ndarray:
 
 
 def _classes(y: np.ndarray) -> np.ndarray:
+    """The sorted distinct labels (all of them when there are at most 3)."""
+    if y.dtype.kind in "biuf":  # O(n) scan instead of np.unique's sort
+        first = y[0]
+        others = y[y != first]
+        if others.size == 0 or not (others != others[0]).any():
+            return np.unique(np.concatenate([[first], others[:1]]))
     try:
         classes = np.unique(y)
     except TypeError:

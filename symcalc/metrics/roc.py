@@ -28,32 +28,43 @@ def _sorted_thresholds(
     Returns ``fps, tps, thresholds``: ``thresholds`` are the distinct scores in decreasing
     order and ``fps[k]``/``tps[k]`` count the negatives/positives scoring ``>= thresholds[k]``.
 
-    Without weights the two classes are sorted separately (a plain value sort, much faster than
-    an argsort) and merged by a stable argsort, which is linear on two sorted runs; with
-    weights one argsort carries the weights along. The order inside a group of tied scores is
-    irrelevant: a group contributes one threshold.
+    Without weights the two classes are sorted separately in place (a value sort, much faster
+    than an argsort) and merged by a stable argsort, which is one linear merge of two sorted
+    runs; with weights one argsort carries the weights along. The order inside a group of tied
+    scores is irrelevant: a group contributes one threshold. Large temporaries are kept few,
+    since at 10^7 samples allocating memory costs as much as the arithmetic.
     """
+    n = score.size
     if weight is None:
-        neg = np.sort(score[~is_pos])
-        merged = np.concatenate([neg, np.sort(score[is_pos])])
-        order = np.argsort(merged, kind="stable")  # timsort: one linear merge of two runs
+        n_neg = n - int(np.count_nonzero(is_pos))
+        merged = np.empty(n)
+        for part, mask in ((merged[:n_neg], ~is_pos), (merged[n_neg:], is_pos)):
+            np.compress(mask, score, out=part)
+            part.sort()
+        order = np.argsort(merged, kind="stable")  # timsort: one merge of two runs
         s_desc = merged[order][::-1]
-        pos_desc = (order >= neg.size)[::-1]
+        pos_desc = (order >= n_neg)[::-1]
+        del order, merged
     else:
         order = np.argsort(score)
         s_desc = score[order][::-1]
         pos_desc = is_pos[order][::-1]
         w_desc = weight[order][::-1]
-    ends = np.flatnonzero(s_desc[1:] != s_desc[:-1])
-    ends = np.append(ends, s_desc.size - 1)
+    last = np.empty(n, dtype=bool)  # last sample of its group of tied scores
+    np.not_equal(s_desc[1:], s_desc[:-1], out=last[:-1])
+    last[-1] = True
+    ends = None if last.all() else np.flatnonzero(last)
     if weight is None:
-        tps_int = np.cumsum(pos_desc)[ends]
-        fps = (ends + 1 - tps_int).astype(np.float64)
-        tps = tps_int.astype(np.float64)
+        tps = np.cumsum(pos_desc, dtype=np.float64)
+        fps = np.arange(1.0, n + 1.0)
     else:
-        tps = np.cumsum(np.where(pos_desc, w_desc, 0.0))[ends]
-        fps = np.cumsum(np.where(pos_desc, 0.0, w_desc))[ends]
-    return fps, tps, s_desc[ends]
+        tps = np.cumsum(np.where(pos_desc, w_desc, 0.0))
+        fps = np.cumsum(np.where(pos_desc, 0.0, w_desc))
+    if ends is not None:
+        tps, fps, s_desc = tps[ends], fps[ends], s_desc[ends]
+    if weight is None:
+        fps -= tps  # samples at or above the threshold minus the positives among them
+    return fps, tps, s_desc
 
 
 def roc_curve(
@@ -234,8 +245,10 @@ def roc_auc_score(
         y_true, y_score, sample_weight, pos_label, default="larger"
     )
     fps, tps, _ = _sorted_thresholds(is_pos, score, weight)
-    fpr = np.concatenate([[0.0], fps / fps[-1]])
-    tpr = np.concatenate([[0.0], tps / tps[-1]])
+    fpr, tpr = np.zeros(fps.size + 1), np.zeros(tps.size + 1)
+    np.divide(fps, fps[-1], out=fpr[1:])
+    np.divide(tps, tps[-1], out=tpr[1:])
+    del fps, tps
     if max_fpr is None:
         return float(trapezoid(tpr, fpr))
     return _partial_area(fpr, tpr, max_fpr)
