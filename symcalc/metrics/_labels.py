@@ -66,7 +66,9 @@ def _positive_label(classes: np.ndarray, pos_label: Any, default: str) -> Any:
     shown = describe(classes.tolist())
     if pos_label is not None:
         if not (classes == pos_label).any():
-            raise DataError(f"pos_label={_plain(pos_label)!r} is not one of the labels in y_true {shown}")
+            raise DataError(
+                f"pos_label={_plain(pos_label)!r} is not one of the labels in y_true {shown}"
+            )
         return pos_label
     if default == "larger":
         return classes[-1]
@@ -132,6 +134,7 @@ def binary_inputs(
         for cls, mask in (("positive", is_pos), ("negative", ~is_pos)):
             if not mask.any():
                 raise DataError(
-                    f"every {cls} sample has sample_weight 0; ROC AUC needs weight on both classes"
+                    f"every {cls} sample has sample_weight 0; ROC AUC needs weight on both "
+                    "classes"
                 )
     return is_pos, score, weight

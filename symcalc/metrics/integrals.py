@@ -95,7 +95,9 @@ def _sympy_integrate(expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic) -
     return sp.integrate(expr, (var, a, b))
 
 
-def _exact(expr, var, a, b, timeout) -> tuple[sp.Basic | None, str | None]:
+def _exact(
+    expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic, timeout: float | None
+) -> tuple[sp.Basic | None, str | None]:
     """The closed form, or None and the reason there is none."""
     what = f"sympy.integrate of {describe(expr, 80)}"
     try:
@@ -109,7 +111,9 @@ def _exact(expr, var, a, b, timeout) -> tuple[sp.Basic | None, str | None]:
     return value, None
 
 
-def _numeric(expr, var, a, b) -> tuple[float, float, str | None]:
+def _numeric(
+    expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic
+) -> tuple[float, float, str | None]:
     """quad's value and error estimate, and a note when quad warned or failed."""
     fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
 
@@ -124,7 +128,9 @@ def _numeric(expr, var, a, b) -> tuple[float, float, str | None]:
             value, error = quad(f, lo, hi, limit=200)
         except Exception as exc:  # noqa: BLE001 - the integrand may fail to evaluate
             return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
-    notes = [" ".join(str(w.message).split()) for w in caught if w.category is IntegrationWarning]
+    notes = [
+        " ".join(str(w.message).split()) for w in caught if w.category is IntegrationWarning
+    ]
     note = f"quad warned: {notes[0]}" if notes else None
     if not math.isfinite(value):
         note = "the integrand is not finite and real on the interval" + (f"; {note}" if note else "")
@@ -148,7 +154,9 @@ def _verdict(exact: sp.Basic, numeric: float, error: float) -> tuple[bool, str]:
     return False, reason
 
 
-def integrate(expr: Any, limits: tuple[Any, Any, Any], *, timeout: float | None = 10.0) -> IntegralReport:
+def integrate(
+    expr: Any, limits: tuple[Any, Any, Any], *, timeout: float | None = 10.0
+) -> IntegralReport:
     r"""Definite integral, exact (SymPy) and numeric (SciPy ``quad``), cross-checked.
 
     Parameters
@@ -221,7 +229,8 @@ def integrate(expr: Any, limits: tuple[Any, Any, Any], *, timeout: float | None 
     others = sorted(str(sym) for sym in integrand.free_symbols - {var})
     if others:
         reason = _REASONS["free_symbols"].format(names=", ".join(others), var=var)
-        return IntegralReport(False, why or reason, exact, math.nan, math.nan, integrand, var, (a, b))
+        nan = math.nan
+        return IntegralReport(False, why or reason, exact, nan, nan, integrand, var, (a, b))
     numeric, error, note = _numeric(integrand, var, a, b)
     if exact is None:
         agree, reason = False, why
