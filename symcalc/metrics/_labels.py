@@ -120,8 +120,8 @@ def binary_inputs(
         )
     if len(classes) < 2:
         raise DataError(
-            f"y_true contains only one class ({classes.tolist()[0]!r}); ROC AUC needs both positive and "
-            "negative samples"
+            f"y_true contains only one class ({classes.tolist()[0]!r}); ROC AUC needs both "
+            "positive and negative samples"
         )
     is_pos = y == _positive_label(classes, pos_label, default)
     if weight is not None:

@@ -133,7 +133,8 @@ def _numeric(
     ]
     note = f"quad warned: {notes[0]}" if notes else None
     if not math.isfinite(value):
-        note = "the integrand is not finite and real on the interval" + (f"; {note}" if note else "")
+        bad = "the integrand is not finite and real on the interval"
+        note = f"{bad}; {note}" if note else bad
     return float(value), float(error), note
 
 
