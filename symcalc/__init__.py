@@ -30,6 +30,8 @@ from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .explain import Derivation, explain
 from . import datasets
+from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
+from .plotting import plot_roc
 
 __all__ = [
     "__version__",
@@ -57,4 +59,11 @@ __all__ = [
     "Derivation",
     # built-in data
     "datasets",
+    # metrics: areas under curves
+    "roc_curve",
+    "auc",
+    "roc_auc_score",
+    "roc_auc_ci",
+    "integrate",
+    "plot_roc",
 ]
