@@ -25,6 +25,13 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .convergence import (
+    LimitReport,
+    SequenceReport,
+    analyze_sequence,
+    check_convergence,
+    limit,
+)
 
 __all__ = [
     "__version__",
@@ -37,4 +44,10 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # convergence
+    "check_convergence",
+    "analyze_sequence",
+    "limit",
+    "SequenceReport",
+    "LimitReport",
 ]
