@@ -25,6 +25,9 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .loss import Loss
+from .compile import CompiledLoss, PreparedData
+from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .convergence import (
     LimitReport,
     SequenceReport,
@@ -44,6 +47,16 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # symbolic loss and the compile path
+    "Loss",
+    "CompiledLoss",
+    "PreparedData",
+    # optimizers (shared by gradient_descent and nn)
+    "Optimizer",
+    "GradientDescent",
+    "Momentum",
+    "Nesterov",
+    "Adam",
     # convergence
     "check_convergence",
     "analyze_sequence",

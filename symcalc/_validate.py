@@ -28,6 +28,9 @@ __all__ = [
     "as_symbol_tuple",
     "as_rng",
     "describe",
+    "bind_data",
+    "data_keys",
+    "as_theta",
 ]
 
 
@@ -218,3 +221,93 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     if seed is not None and seed < 0:
         raise SymcalcError(f"seed must be non-negative; got {seed}")
     return np.random.default_rng(seed)
+
+
+def _lookup(data: Any, sym: sp.Symbol) -> Any:
+    """``data[sym]`` or ``data[str(sym)]``, whichever exists, else KeyError."""
+    try:
+        if sym in data:
+            return data[sym]
+    except TypeError:
+        pass
+    key = str(sym)
+    if key in data:
+        return data[key]
+    raise KeyError(key)
+
+
+def data_keys(data: Any) -> list[str]:
+    """The keys of a data mapping (or DataFrame columns) as strings, for messages."""
+    keys = data.columns if hasattr(data, "columns") else data.keys()
+    return [str(k) for k in keys]
+
+
+def bind_data(data: Any, symbols: Sequence[sp.Symbol], name: str = "data") -> list[Any]:
+    """Look up one column per symbol in ``data`` (a mapping keyed by Symbol or name, or a
+    DataFrame). Values are returned unconverted (NumPy conversion is the caller's choice, so
+    Dask collections can stay lazy).
+
+    Raises
+    ------
+    SymbolError
+        When a symbol has no column, naming it and the keys found.
+    DataError
+        When ``data`` is not a mapping.
+    """
+    if not symbols:
+        return []
+    if data is None:
+        raise SymbolError(
+            f"{name} is required: the loss uses data symbols "
+            f"{', '.join(repr(str(s)) for s in symbols)}"
+        )
+    if not (hasattr(data, "keys") or hasattr(data, "columns")) or isinstance(data, (str, bytes)):
+        raise DataError(
+            f"{name} must be a mapping {{symbol or name: 1-D array}} or a DataFrame; "
+            f"got {type(data).__name__}"
+        )
+    cols = []
+    for sym in symbols:
+        try:
+            cols.append(_lookup(data, sym))
+        except KeyError:
+            raise SymbolError(
+                f"{name} is missing symbol {str(sym)!r} used by the loss; got keys "
+                f"{data_keys(data)}"
+            ) from None
+    return cols
+
+
+def as_theta(theta: Any, params: Sequence[sp.Symbol], name: str = "theta") -> np.ndarray:
+    """Parameters as a float64 vector in ``params`` order.
+
+    ``theta`` is a 1-D array-like of length ``len(params)`` or a mapping {Symbol or name: value}
+    naming every parameter exactly once.
+    """
+    p = len(params)
+    if isinstance(theta, Mapping):
+        by_name = {}
+        for key, value in theta.items():
+            k = str(key) if isinstance(key, (sp.Symbol, str)) else None
+            if k is None:
+                raise SymbolError(f"{name} keys must be symbols or names; got {describe(key)}")
+            by_name[k] = value
+        names = [str(s) for s in params]
+        unknown = sorted(set(by_name) - set(names))
+        missing = [n for n in names if n not in by_name]
+        if unknown:
+            raise SymbolError(f"{name} has unknown parameter(s) {unknown}; parameters are {names}")
+        if missing:
+            raise SymbolError(f"{name} is missing parameter(s) {missing}; parameters are {names}")
+        return np.array([as_finite_float(by_name[n], f"{name}[{n!r}]") for n in names])
+    arr = as_float_array(theta, name, ndim=None, allow_empty=True)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ShapeError(f"{name} must be 1-D (one value per parameter); got shape {arr.shape}")
+    if arr.shape[0] != p:
+        raise ShapeError(
+            f"{name} has length {arr.shape[0]}; expected {p} (parameters "
+            f"{[str(s) for s in params]})"
+        )
+    return arr

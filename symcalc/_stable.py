@@ -1,0 +1,218 @@
+"""Numerically stable rewrites of SymPy expressions before code generation.
+
+The readable symbolic forms users write and SymPy derives (``log(1 + exp(u))``,
+``exp(u)/(1 + exp(u))``) overflow in floating point for large ``|u|``. :func:`stabilize`
+rewrites them into equivalent functions that NumPy/SciPy evaluate stably
+(``logaddexp``, ``expit``, ``log1p``, ``expm1``) and reports which rules fired. The symbolic
+results users see (``Loss.gradient()``) are never rewritten; only the compiled code is.
+
+The two helper functions :class:`Expit` and :class:`LogAddExp0` are ordinary SymPy functions
+with exact derivatives and an exact ``rewrite(exp)``, so they evaluate at any precision.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+__all__ = ["Expit", "LogAddExp0", "stabilize", "RULES"]
+
+
+class Expit(sp.Function):
+    """The logistic sigmoid ``1/(1 + exp(-u))``, evaluated as ``scipy.special.expit``."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return Expit(u) * Expit(-u)
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _latex(self, printer: object) -> str:
+        return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"  # type: ignore[attr-defined]
+
+
+class LogAddExp0(sp.Function):
+    """``log(1 + exp(u))`` (softplus), evaluated as ``numpy.logaddexp(0, u)``."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return Expit(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + sp.exp(u))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _latex(self, printer: object) -> str:
+        return r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"  # type: ignore[attr-defined]
+
+
+#: Every rewrite rule, keyed by a short id, with the sentence reported in ``CompiledLoss.rewrites``.
+RULES: dict[str, str] = {
+    "softplus": "log(1 + exp(u)) -> logaddexp(0, u)",
+    "log_sigmoid": "log(sigmoid(u)) -> -logaddexp(0, -u)",
+    "sigmoid": "exp(m*u)/(1 + exp(u))**k -> sigmoid(u)**m * sigmoid(-u)**(k-m)",
+    "one_minus_sigmoid": "1 - sigmoid(u) -> sigmoid(-u)",
+    "log1p": "log(1 + u) -> log1p(u)",
+    "expm1": "exp(u) - 1 -> expm1(u)",
+    "log_exp": "log(exp(u)) -> u",
+}
+
+
+def _one_plus_exp(e: sp.Expr) -> sp.Expr | None:
+    """``u`` when ``e`` is ``1 + exp(u)``, else None."""
+    if e.is_Add and len(e.args) == 2 and sp.S.One in e.args:
+        other = e.args[0] if e.args[1] is sp.S.One else e.args[1]
+        if isinstance(other, sp.exp):
+            return other.args[0]
+    return None
+
+
+class _Rewriter:
+    def __init__(self) -> None:
+        self.memo: dict[sp.Basic, sp.Basic] = {}
+        self.fired: set[str] = set()
+
+    def __call__(self, e: sp.Basic) -> sp.Basic:
+        # Iterative post-order so that very deep expressions cannot overflow the stack.
+        stack: list[tuple[sp.Basic, bool]] = [(e, False)]
+        memo = self.memo
+        while stack:
+            node, ready = stack.pop()
+            if node in memo:
+                continue
+            if not node.args or node.is_Atom:
+                memo[node] = node
+                continue
+            kids = self._children(node)
+            if not ready:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids if k not in memo)
+                continue
+            memo[node] = self._rebuild(node)
+        return memo[e]
+
+    def _children(self, node: sp.Basic) -> tuple[sp.Basic, ...]:
+        if node.is_Mul:
+            kids: list[sp.Basic] = []
+            for f in node.args:
+                u = _one_plus_exp(f.base) if f.is_Pow else None
+                if u is not None and f.exp.is_Integer and f.exp < 0:
+                    kids.append(u)  # the special factor is rebuilt from its rewritten u
+                else:
+                    kids.append(f)
+            return tuple(kids)
+        return node.args
+
+    def _rebuild(self, node: sp.Basic) -> sp.Basic:
+        rw = self.memo
+        if node.is_Mul:
+            return self._mul(node)
+        args = [rw[a] for a in node.args]
+        if isinstance(node, sp.log):
+            return self._log(args[0])
+        if node.is_Pow:
+            u = _one_plus_exp(node.base)
+            if u is not None and node.exp.is_Integer and node.exp < 0:
+                self.fired.add("sigmoid")
+                return Expit(-rw[u]) ** (-node.exp)
+            return sp.Pow(*args)
+        if node.is_Add:
+            return self._add(sp.Add(*args))
+        return node.func(*args)
+
+    def _add(self, e: sp.Expr) -> sp.Expr:
+        if not e.is_Add or len(e.args) != 2:
+            return e
+        a, b = e.args
+        if a is sp.S.One and b.is_Mul and len(b.args) == 2 and b.args[0] is sp.S.NegativeOne:
+            if isinstance(b.args[1], Expit):
+                self.fired.add("one_minus_sigmoid")
+                return Expit(-b.args[1].args[0])
+        if a is sp.S.NegativeOne and isinstance(b, sp.exp):
+            self.fired.add("expm1")
+            return expm1(b.args[0])
+        return e
+
+    def _log(self, arg: sp.Expr) -> sp.Expr:
+        if isinstance(arg, sp.exp):
+            self.fired.add("log_exp")
+            return arg.args[0]
+        base, power = (arg.base, arg.exp) if arg.is_Pow and arg.exp.is_Integer else (arg, 1)
+        if isinstance(base, Expit):
+            self.fired.add("log_sigmoid")
+            return -power * LogAddExp0(-base.args[0])
+        u = _one_plus_exp(base)
+        if u is not None:
+            self.fired.add("softplus")
+            return power * LogAddExp0(u)
+        if arg.is_Add and sp.S.One in arg.args:
+            self.fired.add("log1p")
+            return log1p(arg - 1)
+        return sp.log(arg)
+
+    def _mul(self, node: sp.Expr) -> sp.Expr:
+        rw = self.memo
+        plain: list[sp.Expr] = []
+        specials: list[tuple[sp.Expr, int]] = []  # (u, k) for (1 + exp(u))**-k
+        for f in node.args:
+            u = _one_plus_exp(f.base) if f.is_Pow else None
+            if u is not None and f.exp.is_Integer and f.exp < 0:
+                specials.append((rw[u], int(-f.exp)))
+            else:
+                plain.append(rw[f])
+        if not specials:
+            return sp.Mul(*plain)
+        self.fired.add("sigmoid")
+        out: list[sp.Expr] = []
+        for u, k in specials:
+            m = 0
+            for i, f in enumerate(plain):
+                if isinstance(f, sp.exp):
+                    ratio = f.args[0] / u
+                    if ratio.is_Integer and 0 < ratio <= k:
+                        m = int(ratio)
+                        plain.pop(i)
+                        break
+            out.append(Expit(u) ** m * Expit(-u) ** (k - m))
+        return sp.Mul(*plain, *out)
+
+
+def stabilize(exprs: list[sp.Expr]) -> tuple[list[sp.Expr], list[str]]:
+    """Rewrite expressions into numerically stable equivalents.
+
+    Parameters
+    ----------
+    exprs : list of sympy.Expr
+
+    Returns
+    -------
+    rewritten : list of sympy.Expr
+        Mathematically equal expressions.
+    fired : list of str
+        Descriptions (from :data:`RULES`) of the rules that changed something, sorted.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> u = sp.Symbol("u")
+    >>> stabilize([sp.log(1 + sp.exp(u))])
+    ([LogAddExp0(u)], ['log(1 + exp(u)) -> logaddexp(0, u)'])
+    """
+    rewriter = _Rewriter()
+    out = [rewriter(sp.sympify(e)) for e in exprs]
+    return out, sorted(RULES[k] for k in rewriter.fired)

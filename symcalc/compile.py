@@ -1,0 +1,487 @@
+"""The one compile path: stable rewrites, one CSE pass, generated NumPy code, CompiledLoss.
+
+Every consumer (optimizers, convergence checks, the neural-network module) evaluates losses
+through :class:`CompiledLoss`. The generated module is kept as text (``CompiledLoss.source``)
+and registered with :mod:`linecache`, so tracebacks show the generated lines.
+
+How a loss is compiled
+----------------------
+1. :func:`symcalc._stable.stabilize` rewrites the per-sample loss into overflow-free
+   functions (``logaddexp``, ``expit``, ``log1p``, ...); gradients derived from the rewritten
+   form are stable too.
+2. Value, gradient and (on first use) the upper triangle of the Hessian go through ONE
+   common-subexpression pass (:func:`sympy.cse`), so ``value_and_grad`` costs little more than
+   ``value``.
+3. Each output is reduced over the rows inside the generated code: a term linear in two
+   data-dependent factors becomes ``numpy.dot``, a term that does not depend on the data is
+   multiplied by the row count (so ``2*b`` summed over N rows is ``N*2*b``).
+4. Rows are processed in chunks (cache-sized by default), which bounds the extra memory of
+   one call however large N is, and keeps the temporaries in cache.
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import linecache
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import scipy.special
+import sympy as sp
+from sympy.printing.numpy import SciPyPrinter
+
+from ._stable import stabilize
+from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
+from .errors import MissingDependencyError, NonFiniteError, SymcalcError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loss import Loss
+
+__all__ = [
+    "CompiledLoss",
+    "PreparedData",
+    "ElementwiseFunction",
+    "compile_elementwise",
+    "compile_loss",
+    "BACKENDS", "DEFAULT_CHUNK_ROWS"]
+
+BACKENDS = ("numpy", "numba")
+#: Rows per chunk when not given: about 256 KiB per temporary column, inside L2 cache.
+DEFAULT_CHUNK_ROWS = 32768
+_MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
+_counter = itertools.count()
+
+
+# ------------------------------------------------------------------------------- printing
+class _Printer(SciPyPrinter):
+    """SciPy printer with the stable helper functions and shallow long sums/products."""
+
+    def _print_Expit(self, e: sp.Expr) -> str:
+        return f"scipy.special.expit({self._print(e.args[0])})"
+
+    def _print_LogAddExp0(self, e: sp.Expr) -> str:
+        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_Max(self, e: sp.Expr) -> str:
+        return self._fold("numpy.maximum", e.args)
+
+    def _print_Min(self, e: sp.Expr) -> str:
+        return self._fold("numpy.minimum", e.args)
+
+    def _fold(self, fn: str, args: Sequence[sp.Expr]) -> str:
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
+        if len(e.args) <= _MAX_FLAT_ARGS:
+            return super()._print_Add(e, order="none")
+        return self._grouped(e.args, " + ")
+
+    def _print_Mul(self, e: sp.Expr) -> str:
+        if len(e.args) <= _MAX_FLAT_ARGS:
+            return super()._print_Mul(e)
+        return self._grouped(e.args, "*")
+
+    def _grouped(self, args: Sequence[sp.Expr], op: str) -> str:
+        parts = [f"({self._print(a)})" for a in args]
+        while len(parts) > _MAX_FLAT_ARGS:
+            parts = [
+                "(" + op.join(parts[i : i + _MAX_FLAT_ARGS]) + ")"
+                for i in range(0, len(parts), _MAX_FLAT_ARGS)
+            ]
+        return "(" + op.join(parts) + ")"
+
+
+# ------------------------------------------------------------------------------- codegen
+@dataclass
+class _CSE:
+    """One common-subexpression pass over a list of outputs."""
+
+    assignments: list[tuple[sp.Symbol, sp.Expr]]
+    outputs: list[sp.Expr]
+    data_dependent: set[sp.Symbol]
+
+
+def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol]) -> _CSE:
+    temps = sp.numbered_symbols("_t")
+    assignments, reduced = sp.cse(outputs, symbols=temps, order="none", list=True)
+    dependent = set(data_symbols)
+    for sym, rhs in assignments:
+        if rhs.free_symbols & dependent:
+            dependent.add(sym)
+    return _CSE(list(assignments), list(reduced), dependent)
+
+
+def _needed(cse: _CSE, outputs: list[sp.Expr]) -> list[tuple[sp.Symbol, sp.Expr]]:
+    """The assignments that ``outputs`` need (dead-code elimination), in order."""
+    need: set[sp.Basic] = set()
+    for out in outputs:
+        need |= out.free_symbols
+    keep = []
+    for sym, rhs in reversed(cse.assignments):
+        if sym in need:
+            keep.append((sym, rhs))
+            need |= rhs.free_symbols
+    return keep[::-1]
+
+
+def _reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: _Printer) -> str:
+    """Code for the sum over the rows of the chunk of the per-row expression ``e``."""
+    if not (e.free_symbols & dependent):
+        return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
+    if e.is_Add:
+        const = [t for t in e.args if not (t.free_symbols & dependent)]
+        parts = [_reduce_code(t, dependent, pr) for t in e.args if t.free_symbols & dependent]
+        if const:
+            parts.append(f"_n*({pr.doprint(sp.Add(*const))})")
+        return " + ".join(parts)
+    if e.is_Mul:
+        scal = [f for f in e.args if not (f.free_symbols & dependent)]
+        arrs = [f for f in e.args if f.free_symbols & dependent]
+        lead = f"({pr.doprint(sp.Mul(*scal))})*" if scal else ""
+        if len(arrs) == 1:
+            return f"{lead}numpy.sum({pr.doprint(arrs[0])})"
+        left = pr.doprint(sp.Mul(*arrs[:-1]))
+        return f"{lead}numpy.dot({left}, {pr.doprint(arrs[-1])})"
+    return f"numpy.sum({pr.doprint(e)})"
+
+
+def _identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp.Symbol]:
+    """Readable, valid Python names for user symbols (original name when it is safe)."""
+    out = {}
+    for i, s in enumerate(symbols):
+        name = s.name
+        ok = name.isidentifier() and not keyword.iskeyword(name) and name.isascii()
+        ok = ok and not name.startswith("_") and name not in {"numpy", "scipy", "math"}
+        out[s] = sp.Symbol(name if ok else f"_{prefix}{i}")
+    return out
+
+
+def _emit_function(
+    name: str,
+    cse: _CSE,
+    outputs: list[sp.Expr],
+    params: Sequence[sp.Symbol],
+    data: Sequence[sp.Symbol],
+    *,
+    reduce: bool = True,
+) -> str:
+    pr = _Printer({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    lines = [f"def {name}(_theta, _cols, _n):"]
+    if params:
+        lines.append(f"    {', '.join(p.name for p in params)}, = _theta")
+    if data:
+        lines.append(f"    {', '.join(d.name for d in data)}, = _cols")
+    for sym, rhs in _needed(cse, outputs):
+        lines.append(f"    {sym.name} = {pr.doprint(rhs)}")
+    if reduce:
+        reduced = [_reduce_code(o, cse.data_dependent, pr) for o in outputs]
+    else:  # elementwise: broadcast every output to the row shape
+        reduced = [
+            pr.doprint(o) if o.free_symbols & cse.data_dependent else f"_full(_n, {pr.doprint(o)})"
+            for o in outputs
+        ]
+    lines.append("    return (")
+    lines += [f"        {r}," for r in reduced]
+    lines.append("    )")
+    return "\n".join(lines)
+
+
+def _exec_source(source: str, tag: str) -> dict[str, Any]:
+    filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {
+        "numpy": np,
+        "scipy": scipy,
+        "math": __import__("math"),
+        "_full": lambda n, v: np.full(n, v, dtype=np.float64),
+    }
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace
+
+
+# ------------------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class PreparedData:
+    """Data columns already converted to contiguous float64 arrays for one CompiledLoss.
+
+    Made by :meth:`CompiledLoss.prepare`; passing it instead of a raw mapping skips the
+    conversion on every call (optimizers do this once per run).
+    """
+
+    columns: tuple[np.ndarray, ...]
+    n: int
+
+    def take(self, index: np.ndarray) -> PreparedData:
+        """The rows ``index`` (a mini-batch)."""
+        return PreparedData(tuple(c[index] for c in self.columns), len(index))
+
+
+# ------------------------------------------------------------------------------- compiled loss
+class CompiledLoss:
+    """Value, gradient and Hessian of a :class:`~symcalc.Loss` as fast NumPy functions.
+
+    Made by ``loss.compile()``; do not construct directly. All methods take ``theta`` (1-D
+    array in ``params`` order, or ``{Symbol or name: float}``) and ``data``
+    (``{Symbol or name: 1-D array}``, a pandas DataFrame, or a :class:`PreparedData`;
+    omitted when the loss has no data symbols).
+
+    Attributes
+    ----------
+    source : str
+        The generated Python source (value, value+gradient, and Hessian once compiled).
+    rewrites : list of str
+        The numerically stable rewrites that fired.
+    compile_time : float
+        Seconds spent deriving and generating code (Hessian excluded until it is built).
+
+    Examples
+    --------
+    >>> import sympy as sp, symcalc as sc
+    >>> w, x = sp.symbols("w x")
+    >>> f = sc.Loss(sp.log(1 + sp.exp(-w*x)), params=[w], data=[x]).compile()
+    >>> f.rewrites
+    ['log(1 + exp(u)) -> logaddexp(0, u)']
+    >>> float(f.value([1000.0], {x: [-1.0]}))
+    1000.0
+    """
+
+    def __init__(self, loss: Loss, *, chunk_rows: int | None = None) -> None:
+        start = time.perf_counter()
+        self.loss = loss
+        self.params = loss.params
+        self.data_symbols = loss.data
+        self.reduce = loss.reduce
+        self.backend = "numpy"
+        self.chunk_rows = (
+            DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
+        )
+        stable, self.rewrites = stabilize([loss.expr])
+        self._expr = stable[0]
+        if self._expr == loss.expr:
+            self._grad = list(loss.gradient())  # the display gradient is already stable
+        else:
+            self._grad = [sp.diff(self._expr, p) for p in self.params]
+        self._grad, fired = stabilize(self._grad)
+        self.rewrites = sorted(set(self.rewrites) | set(fired))
+        self._pnames = _identifiers(self.params, "p")
+        self._dnames = _identifiers(self.data_symbols, "d")
+        self._kernels: dict[str, Callable[..., tuple]] = {}
+        self._sources: dict[str, str] = {}
+        self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
+        self.compile_time = time.perf_counter() - start
+
+    # -------------------------------------------------------------- generation
+    def _build(self, tag: str, outputs: list[sp.Expr], kernels: dict[str, int | None]) -> None:
+        rename = {**self._pnames, **self._dnames}
+        outs = [sp.sympify(o).xreplace(rename) for o in outputs]
+        cse = _run_cse(outs, set(self._dnames.values()))
+        params = [self._pnames[p] for p in self.params]
+        data = [self._dnames[d] for d in self.data_symbols]
+        chunks = []
+        for kname, count in kernels.items():
+            selected = cse.outputs if count is None else cse.outputs[:count]
+            chunks.append(_emit_function(f"_{kname}", cse, selected, params, data))
+        source = "\n\n\n".join(chunks) + "\n"
+        namespace = _exec_source(source, tag)
+        for kname in kernels:
+            self._kernels[kname] = namespace[f"_{kname}"]
+        self._sources[tag] = source
+
+    def _build_hessian(self) -> None:
+        p = len(self.params)
+        upper = [sp.diff(self._grad[i], self.params[j]) for i in range(p) for j in range(i, p)]
+        upper, fired = stabilize(upper)
+        self.rewrites = sorted(set(self.rewrites) | set(fired))
+        self._build("hessian", [self._expr, *self._grad, *upper], {"hessian": None})
+
+    @property
+    def source(self) -> str:
+        """The generated source code of every kernel built so far."""
+        return "\n\n".join(self._sources.values())
+
+    # -------------------------------------------------------------- inputs
+    def prepare(self, data: Any = None) -> PreparedData:
+        """Convert and check ``data`` once (float64, equal lengths, non-empty)."""
+        if isinstance(data, PreparedData):
+            return data
+        if not self.data_symbols:
+            return PreparedData((), 1)
+        raw = bind_data(data, self.data_symbols)
+        cols = {}
+        for sym, col in zip(self.data_symbols, raw):
+            arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
+            cols[sym.name] = np.ascontiguousarray(arr)
+        n = check_equal_lengths(cols)
+        return PreparedData(tuple(cols.values()), n)
+
+    def _theta(self, theta: Any) -> np.ndarray:
+        return as_theta(theta, self.params)
+
+    # -------------------------------------------------------------- evaluation core
+    def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
+        fn = self._kernels[kernel]
+        n, step = data.n, self.chunk_rows
+        with np.errstate(all="ignore"):
+            if n <= step:
+                total = np.asarray(fn(theta, data.columns, n), dtype=np.float64)
+            else:
+                total = None
+                for lo in range(0, n, step):
+                    cols = tuple(c[lo : lo + step] for c in data.columns)
+                    part = np.asarray(fn(theta, cols, len(cols[0])), dtype=np.float64)
+                    total = part if total is None else total + part
+        if self.reduce == "mean" and self.data_symbols:
+            total = total / n
+        if not np.isfinite(total).all():
+            self._explain_nonfinite(data)
+        return total
+
+    def _explain_nonfinite(self, data: PreparedData) -> None:
+        """Raise when a non-finite result comes from non-finite data; else let it through."""
+        for sym, col in zip(self.data_symbols, data.columns):
+            bad = ~np.isfinite(col)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise NonFiniteError(
+                    f"data[{sym.name!r}] contains {col[i]} at row {i}; finite numbers are "
+                    "required (drop or impute missing values first)"
+                )
+
+    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1) -> np.ndarray:
+        """Value (order 0), value+gradient (order 1) or value+gradient+Hessian-upper (2), as
+        one flat array. The fast path used by optimizers; most users want the named methods.
+        """
+        th = theta if isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1 and len(theta) == len(self.params) else self._theta(theta)
+        prepared = self.prepare(data)
+        if order == 0:
+            return self._evaluate("value", th, prepared)
+        if order == 1:
+            return self._evaluate("value_and_grad", th, prepared)
+        if "hessian" not in self._kernels:
+            self._build_hessian()
+        return self._evaluate("hessian", th, prepared)
+
+    # -------------------------------------------------------------- public evaluation
+    def value(self, theta: Any, data: Any = None) -> float:
+        """The total loss (mean or sum over rows) at ``theta``."""
+        return float(self.evaluate(self._theta(theta), data, order=0)[0])
+
+    def grad(self, theta: Any, data: Any = None) -> np.ndarray:
+        """The gradient, shape ``(len(params),)``."""
+        return self.evaluate(self._theta(theta), data, order=1)[1:]
+
+    def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
+        """Value and gradient from one pass over the data."""
+        out = self.evaluate(self._theta(theta), data, order=1)
+        return float(out[0]), out[1:]
+
+    def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
+        """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
+        out = self.evaluate(self._theta(theta), data, order=2)
+        return self._unpack_hessian(out)[2]
+
+    def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
+        """Value, gradient and Hessian from one pass (what Newton's method needs)."""
+        return self._unpack_hessian(self.evaluate(self._theta(theta), data, order=2))
+
+    def _unpack_hessian(self, out: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        p = len(self.params)
+        h = np.empty((p, p))
+        iu = np.triu_indices(p)
+        h[iu] = out[1 + p :]
+        h.T[iu] = out[1 + p :]
+        return float(out[0]), out[1 : 1 + p], h
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledLoss(params={[p.name for p in self.params]}, "
+            f"data={[d.name for d in self.data_symbols]}, reduce={self.reduce!r}, "
+            f"backend={self.backend!r}, rewrites={len(self.rewrites)})"
+        )
+
+
+class ElementwiseFunction:
+    """Several expressions of the same arguments compiled into one vectorized function.
+
+    Made by :func:`compile_elementwise`. Calling it with one array (or scalar) per argument
+    returns a tuple with one float64 array per expression, each broadcast to the arguments'
+    shape. The outputs share one CSE pass, so e.g. ``tanh(z)`` and its derivative
+    ``1 - tanh(z)**2`` evaluate ``tanh`` once. ``source`` shows the generated code.
+    """
+
+    def __init__(self, exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> None:
+        exprs = [sp.sympify(e) for e in exprs]
+        self.exprs = tuple(exprs)
+        self.args = tuple(args)
+        stable, self.rewrites = stabilize(list(exprs))
+        names = _identifiers(self.args, "a")
+        outs = [e.xreplace(names) for e in stable]
+        cse = _run_cse(outs, set(names.values()))
+        self.source = _emit_function(
+            "_elementwise", cse, cse.outputs, [], [names[a] for a in self.args], reduce=False
+        ) + "\n"
+        self._fn = _exec_source(self.source, "elementwise")["_elementwise"]
+
+    def __call__(self, *arrays: Any) -> tuple[np.ndarray, ...]:
+        if len(arrays) != len(self.args):
+            raise SymcalcError(
+                f"expected {len(self.args)} argument(s) ({', '.join(a.name for a in self.args)}); "
+                f"got {len(arrays)}"
+            )
+        cols = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in arrays])
+        with np.errstate(all="ignore"):
+            return tuple(np.asarray(o, dtype=np.float64) for o in self._fn((), cols, cols[0].shape))
+
+    def __repr__(self) -> str:
+        return f"ElementwiseFunction({list(self.exprs)}, args={list(self.args)})"
+
+
+def compile_elementwise(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> ElementwiseFunction:
+    """Compile expressions into one vectorized NumPy function of ``args`` (no reduction).
+
+    This is the compile path's elementwise mode, used for activation functions and their
+    derivatives in :mod:`symcalc.nn`. The same stable rewrites and CSE apply.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z")
+    >>> f = compile_elementwise([sp.tanh(z), sp.diff(sp.tanh(z), z)], [z])
+    >>> [round(float(v), 6) for v in f([0.5])[1]]
+    [0.786448]
+    """
+    if not args:
+        raise SymcalcError("compile_elementwise needs at least one argument symbol")
+    return ElementwiseFunction(exprs, args)
+
+
+def compile_loss(loss: Loss, *, backend: str = "numpy", **options: Any) -> CompiledLoss:
+    """Compile a :class:`~symcalc.Loss` (what ``loss.compile()`` calls).
+
+    Parameters
+    ----------
+    loss : Loss
+    backend : {"numpy", "numba"}
+        ``"numpy"`` (default) generates chunked NumPy code; ``"numba"`` (extra
+        ``symcalc[fast]``) a fused parallel loop.
+    chunk_rows : int, optional
+        Rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
+    """
+    if backend == "numpy":
+        return CompiledLoss(loss, **options)
+    if backend == "numba":
+        try:
+            from ._numba import NumbaCompiledLoss
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
+            ) from None
+        return NumbaCompiledLoss(loss, **options)
+    raise SymcalcError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")

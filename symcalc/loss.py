@@ -1,0 +1,240 @@
+"""The symbolic loss: symbol roles, exact derivatives and their display.
+
+:class:`Loss` holds a SymPy expression for the loss of ONE sample, which parameters are
+trained and which symbols are data columns. The total loss is the mean (or sum) of the
+per-sample loss over the rows of the data. Derivatives are exact SymPy expressions, computed
+once and cached; :meth:`Loss.compile` turns them into fast NumPy code (see
+:mod:`symcalc.compile`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
+from .errors import SymbolError, SymcalcError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compile import CompiledLoss
+    from .testing import GradientCheck
+
+__all__ = ["Loss"]
+
+SymbolLike = sp.Symbol | str
+
+
+def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
+    if isinstance(expr, str):
+        from .parsing import parse
+
+        return parse(expr, symbols=list(names))
+    if isinstance(expr, (int, float)) and not isinstance(expr, bool):
+        return sp.sympify(expr)
+    if isinstance(expr, sp.MatrixBase):
+        raise SymcalcError(
+            f"loss must be a scalar expression; got a {expr.shape[0]}x{expr.shape[1]} Matrix "
+            "(sum its entries, or build one Loss per output)"
+        )
+    if not isinstance(expr, sp.Expr):
+        raise SymcalcError(
+            f"loss must be a sympy expression or a formula string; got {describe(expr)} "
+            f"of type {type(expr).__name__}"
+        )
+    if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan):
+        raise SymcalcError(f"loss must be real and finite as written; got {expr}")
+    return expr
+
+
+def _resolve(given: Iterable[sp.Symbol], by_name: dict[str, sp.Symbol]) -> tuple[sp.Symbol, ...]:
+    """Bind symbols given by name (or as plain Symbols) to the expression's own symbols."""
+    out = []
+    for s in given:
+        found = by_name.get(s.name)
+        out.append(found if found is not None else s)
+    return tuple(out)
+
+
+class Loss:
+    """A loss written as a SymPy expression, with its parameters and data symbols.
+
+    Parameters
+    ----------
+    expr : sympy.Expr or str
+        The loss of one sample (a formula string goes through the safe parser
+        :func:`symcalc.parse`).
+    params : sequence of Symbol or str
+        The parameters to train, in the order used by ``theta`` vectors and gradients.
+    data : sequence of Symbol or str, optional
+        Symbols whose values come from data columns. With no data symbols the loss is a
+        plain function of the parameters.
+    reduce : {"mean", "sum"}
+        How per-sample values are combined over the rows of the data.
+
+    Raises
+    ------
+    SymbolError
+        A free symbol that is neither a parameter nor data, a symbol listed in both roles, a
+        duplicate, or two different symbols sharing one name.
+    SymcalcError
+        ``expr`` is not a real scalar expression, or ``reduce`` is unknown.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> w, b, x, y = sp.symbols("w b x y")
+    >>> loss = Loss((w*x + b - y)**2, params=[w, b], data=[x, y])
+    >>> loss.partial(b)
+    2*b + 2*w*x - 2*y
+    >>> Loss("(w*x + b - y)^2", params=["w", "b"], data=["x", "y"]).params
+    (w, b)
+    """
+
+    def __init__(
+        self,
+        expr: sp.Expr | str,
+        params: Sequence[SymbolLike] | SymbolLike,
+        data: Sequence[SymbolLike] | SymbolLike = (),
+        reduce: str = "mean",
+    ) -> None:
+        params_given = as_symbol_tuple(params, "params")
+        data_given = as_symbol_tuple(data, "data")
+        if not params_given:
+            raise SymbolError("params is empty; name at least one parameter to differentiate by")
+        self.reduce = check_choice(reduce, ("mean", "sum"), "reduce")
+        expr = _as_expr(expr, params_given + data_given)
+        by_name: dict[str, sp.Symbol] = {}
+        for s in expr.free_symbols:
+            if s.name in by_name:
+                raise SymbolError(
+                    f"the loss has two different symbols named {s.name!r} (with different "
+                    "assumptions); give them distinct names"
+                )
+            by_name[s.name] = s  # type: ignore[assignment]
+        self.expr: sp.Expr = expr
+        self.params: tuple[sp.Symbol, ...] = _resolve(params_given, by_name)
+        self.data: tuple[sp.Symbol, ...] = _resolve(data_given, by_name)
+        self._check_roles()
+        self._gradient: sp.Matrix | None = None
+        self._hessian: sp.Matrix | None = None
+        self._compiled: dict[tuple, CompiledLoss] = {}
+
+    def _check_roles(self) -> None:
+        both = sorted({s.name for s in self.params} & {s.name for s in self.data})
+        if both:
+            raise SymbolError(
+                f"symbol(s) {both} are listed as both params and data; each symbol has one role"
+            )
+        known = set(self.params) | set(self.data)
+        stray = sorted(s.name for s in self.expr.free_symbols if s not in known)
+        if stray:
+            raise SymbolError(
+                f"the loss uses symbol(s) {stray} that are neither params "
+                f"{[s.name for s in self.params]} nor data {[s.name for s in self.data]}; "
+                "add each to params=[...] or data=[...]"
+            )
+        unused = [s.name for s in self.params if s not in self.expr.free_symbols]
+        if unused:
+            warnings.warn(
+                f"parameter(s) {unused} do not appear in the loss; their gradient is always 0",
+                stacklevel=3,
+            )
+
+    # ----------------------------------------------------------------------------- derivatives
+    def gradient(self) -> sp.Matrix:
+        """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached)."""
+        if self._gradient is None:
+            self._gradient = sp.Matrix([sp.diff(self.expr, p) for p in self.params])
+        return self._gradient
+
+    def partial(self, param: SymbolLike) -> sp.Expr:
+        """The per-sample partial derivative with respect to one parameter."""
+        return self.gradient()[self._index(param)]
+
+    def hessian(self) -> sp.Matrix:
+        """Symmetric Matrix of second partials (upper triangle derived once, mirrored)."""
+        if self._hessian is None:
+            grad = self.gradient()
+            p = len(self.params)
+            h = sp.zeros(p, p)
+            for i in range(p):
+                for j in range(i, p):
+                    h[i, j] = h[j, i] = sp.diff(grad[i], self.params[j])
+            self._hessian = h
+        return self._hessian
+
+    def _index(self, param: SymbolLike) -> int:
+        sym = as_symbol(param, "param")
+        for i, p in enumerate(self.params):
+            if p == sym or p.name == sym.name:
+                return i
+        raise SymbolError(
+            f"{sym.name!r} is not a parameter of this loss; parameters are "
+            f"{[p.name for p in self.params]}"
+        )
+
+    # ----------------------------------------------------------------------------- display
+    def latex(self, *, gradient: bool = True) -> str:
+        r"""LaTeX of the loss (and its gradient) as an ``aligned`` block.
+
+        >>> import sympy as sp
+        >>> w, x = sp.symbols("w x")
+        >>> print(Loss(w**2 * x, params=[w], data=[x]).latex(gradient=False))
+        \begin{aligned}\mathcal{L}(w) &= \frac{1}{N}\sum_{i=1}^{N} \ell_i, \quad \ell = w^{2} x\end{aligned}
+        """
+        args = ", ".join(sp.latex(p) for p in self.params)
+        if self.data:
+            total = r"\frac{1}{N}\sum_{i=1}^{N}" if self.reduce == "mean" else r"\sum_{i=1}^{N}"
+            lines = [rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(self.expr)}"]
+            top = r"\ell"
+        else:
+            lines = [rf"\mathcal{{L}}({args}) &= {sp.latex(self.expr)}"]
+            top = r"\mathcal{L}"
+        if gradient:
+            for p, g in zip(self.params, self.gradient()):
+                lines.append(rf"\frac{{\partial {top}}}{{\partial {sp.latex(p)}}} &= {sp.latex(g)}")
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return (
+            f"Loss({self.expr}, params={list(self.params)}, data={list(self.data)}, "
+            f"reduce={self.reduce!r})"
+        )
+
+    # ----------------------------------------------------------------------------- numeric
+    def compile(self, backend: str = "numpy", **options: Any) -> CompiledLoss:
+        """Compile value, gradient (and, lazily, Hessian) into fast numeric code.
+
+        The result is cached: compiling again with the same options returns the same object.
+        See :func:`symcalc.compile.compile_loss` for the options.
+        """
+        from .compile import compile_loss
+
+        key = (backend, tuple(sorted(options.items())))
+        if key not in self._compiled:
+            self._compiled[key] = compile_loss(self, backend=backend, **options)
+        return self._compiled[key]
+
+    def check_gradient(
+        self, theta: Any, data: Any = None, *, hessian: bool = True, rtol: float = 1e-6
+    ) -> GradientCheck:
+        """Compare the compiled gradient (and Hessian) with central finite differences.
+
+        Returns a :class:`symcalc.testing.GradientCheck` with a per-parameter table of
+        absolute and relative errors.
+        """
+        from .testing import check_loss_gradient
+
+        return check_loss_gradient(self.compile(), theta, data, hessian=hessian, rtol=rtol)
+
+    def explain(self, param: SymbolLike) -> Any:
+        """The derivative with respect to ``param`` worked out step by step."""
+        from .explain import explain
+
+        return explain(self.expr, self.params[self._index(param)])
