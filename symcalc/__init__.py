@@ -31,9 +31,11 @@ from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .convergence import (
     LimitReport,
     SequenceReport,
+    StabilityReport,
     analyze_sequence,
     check_convergence,
     limit,
+    stable_learning_rate,
 )
 
 __all__ = [
@@ -61,6 +63,8 @@ __all__ = [
     "check_convergence",
     "analyze_sequence",
     "limit",
+    "stable_learning_rate",
     "SequenceReport",
     "LimitReport",
+    "StabilityReport",
 ]

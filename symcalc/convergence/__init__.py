@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from .limits import LimitReport, limit
 from .sequence import SequenceReport, analyze_sequence, check_convergence
+from .stability import StabilityReport, stable_learning_rate
 
 __all__ = [
     "check_convergence",
     "analyze_sequence",
     "limit",
+    "stable_learning_rate",
     "SequenceReport",
     "LimitReport",
+    "StabilityReport",
 ]
