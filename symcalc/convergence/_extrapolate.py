@@ -70,6 +70,8 @@ def wynn_epsilon(x: np.ndarray, *, max_terms: int = 24) -> tuple[float, float]:
             prev, cur = cur, nxt
             if k % 2 == 0:
                 estimates.append(float(cur[-1]))
+    if len(estimates) < 2:  # the table broke down before its first accelerated column
+        return math.nan, math.inf
     return _most_consistent(estimates)
 
 

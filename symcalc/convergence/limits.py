@@ -108,9 +108,10 @@ def limit(
         Two-sided (both one-sided limits are computed and compared), from the right or from
         the left. Ignored at ``oo``/``-oo``, which are approached from the only possible side.
     timeout : float or None, default 5.0
-        Seconds for the whole call; ``sympy.limit`` runs in a child process that is killed when
-        time is up (``symbolic`` is then None and the numeric estimate still comes back).
-        None means no limit.
+        Seconds for the whole call. The numeric check runs first (in a child process, at most
+        half the budget; usually a few tens of milliseconds), then ``sympy.limit`` runs in a
+        child process with the rest and is killed when time is up (``symbolic`` is then None
+        and the numeric estimate still comes back). None means no limit and no child process.
 
     Returns
     -------
@@ -366,11 +367,10 @@ def _combine(reports: list) -> tuple[str, float, float, str]:
             f"two sample sequences approach different values ({a.limit:.10g} and {b.limit:.10g})")
     if math.isinf(a.limit) and a.limit == b.limit:
         return "inf", a.limit, 0.0, a.reason
-    if a.diverging or b.diverging or a.oscillating or b.oscillating or not (
-            a.converged or b.converged):
-        bad = a if not a.converged else b
+    bad = a if not a.converged else b
+    if bad.pattern in ("diverging", "oscillating", "irregular"):
         return "dne", math.nan, math.nan, bad.reason
-    return "none", math.nan, math.nan, "the sample sequences do not settle consistently"
+    return "none", math.nan, math.nan, bad.reason  # e.g. log-like growth: cannot tell
 
 
 def _sides_equal(a: Any, b: Any) -> bool:
@@ -421,7 +421,9 @@ def _combined(left: _Side, right: _Side, same: bool) -> tuple[Any, _Side]:
     if left.num_kind == right.num_kind == "value":
         scale = max(1.0, abs(left.num))
         gap = abs(left.num - right.num)
-        if gap <= _REL_TOL * scale + 2 * max(left.num_err, right.num_err):
+        slack = max(left.num_err, right.num_err)
+        slack = slack if slack < 1e-2 * scale else 0.0  # a vague estimate confirms nothing
+        if gap <= _REL_TOL * scale + 2 * slack:
             both.num_kind, both.num = "value", (left.num + right.num) / 2
             both.num_err = max(left.num_err, right.num_err, gap)
             return symbolic, both
@@ -472,8 +474,8 @@ def _reason(info, sides, symbolic, overall: _Side, agree, timed_out, timeout) ->
             else f"{info[sides[0]].sym}")
     missing = [s for s in sides if info[s].num_kind == "none"]
     if missing:
-        return (f"sympy.limit gives {syms}; no numeric check was possible "
-                f"({info[missing[0]].num_note}).")
+        return (f"sympy.limit gives {syms}; the numeric check is inconclusive "
+                f"({_lower(info[missing[0]].num_note)}).")
     if not agree:
         s = next(s for s in sides if not info[s].agrees())
         side = info[s]

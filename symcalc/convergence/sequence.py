@@ -123,6 +123,10 @@ class SequenceReport(Result):
         Uncertainty of ``limit`` itself (disagreement of successive extrapolations).
     n : int
         Number of values analyzed.
+    pattern : str
+        The behaviour found: ``"constant"``, ``"settled"``, ``"superlinear"``, ``"linear"``,
+        ``"sublinear"``, ``"oscillating"``, ``"diverging"``, ``"irregular"``,
+        ``"undetermined"``, ``"too-few"`` or ``"non-finite"``.
     """
 
     converged: bool
@@ -136,6 +140,7 @@ class SequenceReport(Result):
     method: str = "none"
     limit_error: float = math.inf
     n: int = 0
+    pattern: str = ""
 
 
 @dataclass
@@ -195,6 +200,7 @@ def analyze_sequence(values: Any) -> SequenceReport:
         return SequenceReport(
             False, math.nan, math.inf, math.nan, math.nan, False, False,
             f"At least 3 values are needed to judge convergence; got {n}.", n=n,
+            pattern="too-few",
         )
     d = np.diff(x)
     noise = 4 * _EPS * np.maximum(np.abs(x[:-1]), np.abs(x[1:])) + 1e-300
@@ -203,7 +209,7 @@ def analyze_sequence(values: Any) -> SequenceReport:
         return SequenceReport(
             True, float(x[-1]), 0.0, 0.0, math.nan, False, False,
             f"All {n} values are equal up to rounding: the sequence is constant at {x[-1]:.12g}.",
-            method="settled", limit_error=0.0, n=n,
+            method="settled", limit_error=0.0, n=n, pattern="constant",
         )
     last = int(significant[-1])
     flat = d.size - 1 - last  # trailing differences at rounding level
@@ -312,7 +318,7 @@ def _settled_report(x: np.ndarray, flat: int, dyn: _Dynamics, noise: float) -> S
         dyn.order if converging else math.nan, dyn.alternating and converging, False,
         f"The sequence settled at {limit:.12g}{how}: its last {flat + 1} values agree to "
         "rounding.",
-        method="settled", limit_error=noise, n=int(x.size),
+        method="settled", limit_error=noise, n=int(x.size), pattern="settled",
     )
 
 
@@ -330,6 +336,7 @@ def _report_from_dynamics(
         return SequenceReport(
             False, math.nan, math.inf, math.nan, math.nan, False, False,
             "Too few changing values to estimate a rate; supply a longer sequence.", **common,
+            pattern="too-few",
         )
     if kind == "diverging":
         limit = math.nan if (dyn.alternating or dyn.irregular) else math.copysign(math.inf, d[-1])
@@ -343,13 +350,14 @@ def _report_from_dynamics(
         where = "" if math.isnan(limit) else f" towards {'+' if limit > 0 else '-'}inf"
         return SequenceReport(
             False, limit, math.inf, dyn.rate, math.nan, dyn.alternating, True,
-            f"The sequence diverges{where}: {why}.", **common,
+            f"The sequence diverges{where}: {why}.", **common, pattern="diverging",
         )
     if kind == "oscillating":
         return SequenceReport(
             False, math.nan, math.inf, dyn.rate, math.nan, True, False,
             f"The sequence oscillates without settling: successive differences alternate in "
             f"sign with an amplitude (≈{dyn.amplitude:.3g}) that does not shrink.", **common,
+            pattern="oscillating",
         )
     if kind == "undetermined":
         if dyn.irregular:
@@ -360,6 +368,7 @@ def _report_from_dynamics(
         return SequenceReport(
             False, math.nan, math.inf, dyn.rate, math.nan, False, False,
             f"No limit can be established: {why}.", **common,
+            pattern="irregular" if dyn.irregular else "undetermined",
         )
     limit, limit_error, method = _extrapolate(x, d, dyn)
     # Guard: the remaining distance is at least what the last step implies.
@@ -379,7 +388,7 @@ def _report_from_dynamics(
         True, limit, error, dyn.rate, dyn.order, dyn.alternating, False,
         f"The sequence converges {speed}{alt} to ≈{limit:.10g} ({method}); the last value is "
         f"about {error:.2g} away.",
-        method=method, limit_error=limit_error, **common,
+        method=method, limit_error=limit_error, **common, pattern=kind,
     )
 
 
@@ -426,5 +435,6 @@ def _nonfinite_report(x: np.ndarray, bad: np.ndarray) -> SequenceReport:
                   "can be estimated.")
     diverging = bool(np.isinf(found).any())
     return SequenceReport(
-        False, limit, math.inf, math.nan, math.nan, False, diverging, reason, n=int(x.size)
+        False, limit, math.inf, math.nan, math.nan, False, diverging, reason, n=int(x.size),
+        pattern="non-finite",
     )
