@@ -32,6 +32,15 @@ from .explain import Derivation, explain
 from . import datasets
 from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
 from .plotting import plot_roc
+from .convergence import (
+    LimitReport,
+    SequenceReport,
+    StabilityReport,
+    analyze_sequence,
+    check_convergence,
+    limit,
+    stable_learning_rate,
+)
 
 __all__ = [
     "__version__",
@@ -66,4 +75,12 @@ __all__ = [
     "roc_auc_ci",
     "integrate",
     "plot_roc",
+    # convergence
+    "check_convergence",
+    "analyze_sequence",
+    "limit",
+    "stable_learning_rate",
+    "SequenceReport",
+    "LimitReport",
+    "StabilityReport",
 ]
