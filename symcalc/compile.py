@@ -59,20 +59,10 @@ _counter = itertools.count()
 
 
 # ------------------------------------------------------------------------------- printing
-class _Printer(SciPyPrinter):
-    """SciPy printer with the stable helper functions and shallow long sums/products."""
+class _Shallow:
+    """Printer mixin: long sums/products printed as balanced groups (no deep Python ASTs)."""
 
-    def _print_Expit(self, e: sp.Expr) -> str:
-        return f"scipy.special.expit({self._print(e.args[0])})"
-
-    def _print_LogAddExp0(self, e: sp.Expr) -> str:
-        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
-
-    def _print_Max(self, e: sp.Expr) -> str:
-        return self._fold("numpy.maximum", e.args)
-
-    def _print_Min(self, e: sp.Expr) -> str:
-        return self._fold("numpy.minimum", e.args)
+    _print: Callable[[Any], str]
 
     def _fold(self, fn: str, args: Sequence[sp.Expr]) -> str:
         out = self._print(args[0])
@@ -100,6 +90,22 @@ class _Printer(SciPyPrinter):
         return "(" + op.join(parts) + ")"
 
 
+class _Printer(_Shallow, SciPyPrinter):
+    """SciPy printer with the stable helper functions (vectorized NumPy code)."""
+
+    def _print_Expit(self, e: sp.Expr) -> str:
+        return f"scipy.special.expit({self._print(e.args[0])})"
+
+    def _print_LogAddExp0(self, e: sp.Expr) -> str:
+        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_Max(self, e: sp.Expr) -> str:
+        return self._fold("numpy.maximum", e.args)
+
+    def _print_Min(self, e: sp.Expr) -> str:
+        return self._fold("numpy.minimum", e.args)
+
+
 # ------------------------------------------------------------------------------- codegen
 @dataclass
 class _CSE:
@@ -111,8 +117,14 @@ class _CSE:
 
 
 def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol]) -> _CSE:
+    """The one CSE pass every backend's code is generated from (SymEngine's when installed)."""
+    from ._symengine import cse as symengine_cse
+
+    fast = symengine_cse(outputs)
     temps = sp.numbered_symbols("_t")
-    if sum(_node_count(o) for o in outputs) <= _FULL_CSE_NODES:
+    if fast is not None:
+        assignments, reduced = fast
+    elif sum(_node_count(o) for o in outputs) <= _FULL_CSE_NODES:
         assignments, reduced = sp.cse(outputs, symbols=temps, order="none", list=True)
     else:  # big losses: repeated-subtree CSE only (SymPy's Add/Mul matching is superlinear)
         assignments, reduced = tree_cse(outputs, temps, opt_subs={}, order="none")
@@ -211,17 +223,72 @@ def _emit_function(
     return "\n".join(lines)
 
 
-def _exec_source(source: str, tag: str) -> dict[str, Any]:
+def _full(n: Any, v: float) -> np.ndarray:
+    return np.full(n, v, dtype=np.float64)
+
+
+def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {
         "numpy": np,
         "scipy": scipy,
         "math": __import__("math"),
-        "_full": lambda n, v: np.full(n, v, dtype=np.float64),
+        "_full": _full,
+        **(extra or {}),
     }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace
+
+
+def _sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
+                step: int) -> np.ndarray:
+    """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums."""
+    with np.errstate(all="ignore"):
+        if n <= step:
+            return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
+        total = None
+        for lo in range(0, n, step):
+            part_cols = tuple(c[lo : lo + step] for c in cols)
+            part = np.asarray(fn(theta, part_cols, len(part_cols[0])), dtype=np.float64)
+            total = part if total is None else total + part
+        return total
+
+
+#: Generated sources already executed in this process, by (backend, source).
+_NAMESPACES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """A picklable handle on one generated kernel: ``run(theta, cols, n)`` -> row sums.
+
+    Only the source text travels (e.g. to Dask workers in other processes); it is executed
+    (and, for numba, compiled) once per process on first use.
+    """
+
+    backend: str
+    source: str
+    name: str
+    rows: int  # chunk rows (numpy) or block rows (numba)
+
+    def function(self) -> Callable[..., Any]:
+        key = (self.backend, self.source)
+        if key not in _NAMESPACES:
+            if self.backend == "numba":
+                from ._numba import exec_numba_source
+
+                _NAMESPACES[key] = exec_numba_source(self.source)
+            else:
+                _NAMESPACES[key] = _exec_source(self.source, "kernel")
+        return _NAMESPACES[key][self.name]
+
+    def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
+        fn = self.function()
+        if self.backend == "numba":
+            cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
+            return fn(theta, cols, n)
+        return _sum_chunks(fn, theta, cols, n, self.rows)
 
 
 # ------------------------------------------------------------------------------- data
@@ -239,6 +306,15 @@ class PreparedData:
     def take(self, index: np.ndarray) -> PreparedData:
         """The rows ``index`` (a mini-batch)."""
         return PreparedData(tuple(c[index] for c in self.columns), len(index))
+
+
+def _is_dask(x: Any) -> bool:
+    """Whether ``x`` is a Dask collection (checked without importing Dask)."""
+    return type(x).__module__.startswith(("dask.", "dask_expr")) and hasattr(x, "__dask_graph__")
+
+
+def _is_dask_data(x: Any) -> bool:
+    return type(x).__name__ == "DaskData" and type(x).__module__ == "symcalc._dask"
 
 
 # ------------------------------------------------------------------------------- compiled loss
@@ -287,31 +363,46 @@ class CompiledLoss:
         self._expr, self._grad = stable[0], stable[1:]
         self._pnames = _identifiers(self.params, "p")
         self._dnames = _identifiers(self.data_symbols, "d")
-        self._kernels: dict[str, Callable[..., tuple]] = {}
+        self._kernels: dict[str, Callable[..., Any]] = {}
+        self._runners: dict[str, _Kernel] = {}
         self._sources: dict[str, str] = {}
         self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
         self.compile_time = time.perf_counter() - start
 
     # -------------------------------------------------------------- generation
     def _build(self, tag: str, outputs: list[sp.Expr], kernels: dict[str, int | None]) -> None:
+        """One CSE pass over ``outputs``, then one generated function per kernel, each
+        returning the row sums of the first ``count`` outputs (all when None)."""
         rename = {**self._pnames, **self._dnames}
         outs = [sp.sympify(o).xreplace(rename) for o in outputs]
         cse = _run_cse(outs, set(self._dnames.values()))
         params = [self._pnames[p] for p in self.params]
         data = [self._dnames[d] for d in self.data_symbols]
-        chunks = []
-        for kname, count in kernels.items():
-            selected = cse.outputs if count is None else cse.outputs[:count]
-            chunks.append(_emit_function(f"_{kname}", cse, selected, params, data))
-        source = "\n\n\n".join(chunks) + "\n"
-        namespace = _exec_source(source, tag)
+        selected = {k: (cse.outputs if c is None else cse.outputs[:c]) for k, c in kernels.items()}
+        source, namespace = self._emit(tag, cse, selected, params, data)
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
+            self._runners[kname] = _Kernel(self.backend, source, f"_{kname}", self._rows())
+        _NAMESPACES[(self.backend, source)] = namespace
         self._sources[tag] = source
 
+    def _rows(self) -> int:
+        return self.chunk_rows
+
+    def _emit(
+        self, tag: str, cse: _CSE, kernels: dict[str, list[sp.Expr]],
+        params: list[sp.Symbol], data: list[sp.Symbol],
+    ) -> tuple[str, dict[str, Any]]:
+        """Generate and execute the source of the kernels (the NumPy emitter)."""
+        chunks = [_emit_function(f"_{k}", cse, outs, params, data) for k, outs in kernels.items()]
+        source = "\n\n\n".join(chunks) + "\n"
+        return source, _exec_source(source, tag)
+
     def _build_hessian(self) -> None:
+        from ._symengine import derivatives
+
         p = len(self.params)
-        upper = [sp.diff(self._grad[i], self.params[j]) for i in range(p) for j in range(i, p)]
+        upper = [d for i in range(p) for d in derivatives(self._grad[i], self.params[i:])]
         upper, fired = stabilize(upper)
         self.rewrites = sorted(set(self.rewrites) | set(fired))
         self._build("hessian", [self._expr, *self._grad, *upper], {"hessian": None})
@@ -324,11 +415,15 @@ class CompiledLoss:
     # -------------------------------------------------------------- inputs
     def prepare(self, data: Any = None) -> PreparedData:
         """Convert and check ``data`` once (float64, equal lengths, non-empty)."""
-        if isinstance(data, PreparedData):
+        if isinstance(data, PreparedData) or _is_dask_data(data):
             return data
         if not self.data_symbols:
             return PreparedData((), 1)
         raw = bind_data(data, self.data_symbols)
+        if any(_is_dask(c) for c in raw):
+            from ._dask import prepare_dask
+
+            return prepare_dask(raw, self.data_symbols)
         cols = {}
         for sym, col in zip(self.data_symbols, raw):
             arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
@@ -341,17 +436,13 @@ class CompiledLoss:
 
     # -------------------------------------------------------------- evaluation core
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
-        fn = self._kernels[kernel]
-        n, step = data.n, self.chunk_rows
-        with np.errstate(all="ignore"):
-            if n <= step:
-                total = np.asarray(fn(theta, data.columns, n), dtype=np.float64)
-            else:
-                total = None
-                for lo in range(0, n, step):
-                    cols = tuple(c[lo : lo + step] for c in data.columns)
-                    part = np.asarray(fn(theta, cols, len(cols[0])), dtype=np.float64)
-                    total = part if total is None else total + part
+        run = self._runners[kernel]
+        if isinstance(data, PreparedData):
+            total, n = run(theta, data.columns, data.n), data.n
+        else:  # Dask collections: partial sums per block, combined
+            from ._dask import evaluate_blocks
+
+            total, n = evaluate_blocks(run, theta, data)
         if self.reduce == "mean" and self.data_symbols:
             total = total / n
         if not np.isfinite(total).all():
@@ -360,6 +451,8 @@ class CompiledLoss:
 
     def _explain_nonfinite(self, data: PreparedData) -> None:
         """Raise when a non-finite result comes from non-finite data; else let it through."""
+        if not isinstance(data, PreparedData):
+            return  # Dask: each block's data was already checked where its result was non-finite
         for sym, col in zip(self.data_symbols, data.columns):
             bad = ~np.isfinite(col)
             if bad.any():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ._symengine import derivatives
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
 from .errors import SymbolError, SymcalcError
 
@@ -147,7 +148,7 @@ class Loss:
     def gradient(self) -> sp.Matrix:
         """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached)."""
         if self._gradient is None:
-            self._gradient = sp.Matrix([sp.diff(self.expr, p) for p in self.params])
+            self._gradient = sp.Matrix(derivatives(self.expr, self.params))
         return self._gradient
 
     def partial(self, param: SymbolLike) -> sp.Expr:
@@ -161,8 +162,9 @@ class Loss:
             p = len(self.params)
             h = sp.zeros(p, p)
             for i in range(p):
+                row = derivatives(grad[i], self.params[i:])
                 for j in range(i, p):
-                    h[i, j] = h[j, i] = sp.diff(grad[i], self.params[j])
+                    h[i, j] = h[j, i] = row[j - i]
             self._hessian = h
         return self._hessian
 
