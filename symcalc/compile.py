@@ -287,7 +287,7 @@ class _Kernel:
         fn = self.function()
         if self.backend == "numba":
             cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
-            return fn(theta, cols, n)
+            return fn(np.ascontiguousarray(theta), cols, n)
         return _sum_chunks(fn, theta, cols, n, self.rows)
 
 
@@ -346,13 +346,14 @@ class CompiledLoss:
     1000.0
     """
 
+    backend = "numpy"
+
     def __init__(self, loss: Loss, *, chunk_rows: int | None = None) -> None:
         start = time.perf_counter()
         self.loss = loss
         self.params = loss.params
         self.data_symbols = loss.data
         self.reduce = loss.reduce
-        self.backend = "numpy"
         self.chunk_rows = (
             DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
         )
