@@ -82,9 +82,29 @@ def _one_plus_exp(e: sp.Expr) -> sp.Expr | None:
     return None
 
 
+class _IdMemo(dict):
+    """Rewritten node per node OBJECT (by ``id``). Keyed by equality, an unchanged node that is
+    equal to, but not the same object as, one seen earlier would map to that other object and
+    look changed, forcing costly rebuilds of all its ancestors. Keeps the keys alive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._alive: list[sp.Basic] = []
+
+    def __contains__(self, node: object) -> bool:
+        return super().__contains__(id(node))
+
+    def __getitem__(self, node: sp.Basic) -> sp.Basic:
+        return super().__getitem__(id(node))
+
+    def __setitem__(self, node: sp.Basic, value: sp.Basic) -> None:
+        self._alive.append(node)
+        super().__setitem__(id(node), value)
+
+
 class _Rewriter:
     def __init__(self) -> None:
-        self.memo: dict[sp.Basic, sp.Basic] = {}
+        self.memo: _IdMemo = _IdMemo()
         self.fired: set[str] = set()
 
     def __call__(self, e: sp.Basic) -> sp.Basic:

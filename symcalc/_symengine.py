@@ -45,6 +45,38 @@ def available() -> bool:
     return _se is not None
 
 
+def _safe_types() -> tuple[type, ...]:
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    from ._stable import Expit, LogAddExp0
+
+    return (
+        sp.Symbol, sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin,
+        sp.acos, sp.atan, sp.sinh, sp.cosh, sp.tanh, sp.asinh, sp.acosh, sp.atanh, sp.Abs,
+        sp.sign, sp.Max, sp.Min, sp.erf, sp.erfc, sp.Heaviside, sp.Piecewise, sp.StrictGreaterThan,
+        sp.StrictLessThan, sp.GreaterThan, sp.LessThan, Expit, LogAddExp0, log1p, expm1,
+    )
+
+
+def _convertible(exprs: Sequence[sp.Basic]) -> bool:
+    """Whether every node is of a kind SymEngine converts faithfully (others, e.g.
+    ``Derivative`` or ``re``, fall back to SymPy; some of them would crash SymEngine)."""
+    allowed = _safe_types()
+    seen: set[sp.Basic] = set()
+    stack = list(exprs)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.is_Number or node.is_NumberSymbol or node in (sp.true, sp.false):
+            continue
+        if not isinstance(node, allowed) or isinstance(node, sp.Dummy):
+            return False
+        stack.extend(node.args)
+    return True
+
+
 def _placeholders(exprs: Sequence[sp.Basic]) -> tuple[dict[sp.Symbol, sp.Symbol], dict[sp.Symbol, sp.Symbol]]:
     """Assumption-free stand-ins named ``_s<i>`` for every free symbol (SymEngine drops
     assumptions and its CSE names temporaries ``x0, x1, ...``, which could collide)."""
@@ -56,9 +88,50 @@ def _placeholders(exprs: Sequence[sp.Basic]) -> tuple[dict[sp.Symbol, sp.Symbol]
     return fwd, {v: k for k, v in fwd.items()}
 
 
-def _back(e: Any, inverse: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
-    out = sp.sympify(e._sympy_() if hasattr(e, "_sympy_") else e)
-    return out.xreplace(inverse)
+def _rename(exprs: Sequence[sp.Basic], mapping: dict[sp.Symbol, sp.Symbol]) -> list[sp.Basic]:
+    """Symbol-for-symbol renaming without re-evaluating every rebuilt node (one
+    ``evaluate(False)`` block: each toggle clears SymPy's cache)."""
+    with sp.evaluate(False):
+        return [sp.sympify(e).xreplace(mapping) for e in exprs]
+
+
+_FUNCS = {
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "log", "Abs", "Max", "Min", "sign", "erf", "erfc",
+}
+
+
+def _to_sympy(e: Any, memo: dict[Any, sp.Basic], rename: dict[sp.Symbol, sp.Symbol]) -> sp.Basic:
+    """SymEngine -> SymPy, building nodes unevaluated: SymEngine's results are already
+    canonical, and re-evaluating them is where SymPy spends nearly all its time on big losses
+    (assumption queries). ``exp`` is rebuilt as ``exp`` (SymEngine stores ``E**u``)."""
+    out = memo.get(e)
+    if out is not None:
+        return out
+    kind = type(e).__name__
+    if not e.args:
+        out = e._sympy_()
+        out = rename.get(out, out)
+    elif kind in ("Add", "Mul"):
+        kids = [_to_sympy(a, memo, rename) for a in e.args]
+        out = (sp.Add if kind == "Add" else sp.Mul)(*kids, evaluate=False)
+    elif kind == "Pow":
+        base, power = e.args
+        if type(base).__name__ == "Exp1":
+            out = sp.exp(_to_sympy(power, memo, rename), evaluate=False)
+        else:
+            out = sp.Pow(_to_sympy(base, memo, rename), _to_sympy(power, memo, rename), evaluate=False)
+    elif kind == "PyFunction" or kind in _FUNCS:
+        cls = e.pyobject().func if kind == "PyFunction" else getattr(sp, kind)
+        out = cls(*[_to_sympy(a, memo, rename) for a in e.args], evaluate=False)
+    else:  # anything else (Piecewise, ...): SymEngine's own evaluated conversion
+        out = sp.sympify(e._sympy_()).xreplace(rename)
+    memo[e] = out
+    return out
+
+
+def _back(e: Any, inverse: dict[sp.Symbol, sp.Symbol], memo: dict | None = None) -> sp.Expr:
+    return _to_sympy(e, {} if memo is None else memo, inverse)
 
 
 def _unevaluated(e: sp.Basic) -> bool:
@@ -71,14 +144,14 @@ def diff_many(expr: sp.Expr, wrt: Sequence[sp.Symbol]) -> list[sp.Expr] | None:
     Outputs SymEngine leaves unevaluated are recomputed by SymPy, so the result always equals
     SymPy's derivative mathematically.
     """
-    if not available():
+    if not available() or not _convertible([expr]):
         return None
     try:
         fwd, inv = _placeholders([expr, *wrt])
-        s = _se.sympify(expr.xreplace(fwd))
-        outs = []
+        s = _se.sympify(_rename([expr], fwd)[0])
+        outs, memo = [], {}
         for v in wrt:
-            d = _back(s.diff(_se.Symbol(fwd[v].name)), inv)
+            d = _back(s.diff(_se.Symbol(fwd[v].name)), inv, memo)
             outs.append(sp.diff(expr, v) if _unevaluated(d) else d)
         return outs
     except (TypeError, ValueError, AttributeError, RuntimeError, NotImplementedError,
@@ -94,20 +167,18 @@ def cse(
     Returns ``(assignments, reduced)`` like :func:`sympy.cse`, temporaries named
     ``<temp_prefix><i>`` and the outputs' own symbols restored.
     """
-    if not available():
+    if not available() or not _convertible(outputs):
         return None
     try:
         fwd, inv = _placeholders(outputs)
-        converted = [_se.sympify(sp.sympify(o).xreplace(fwd)) for o in outputs]
+        converted = [_se.sympify(o) for o in _rename(outputs, fwd)]
         pairs, reduced = _se.cse(converted)
-        temps: dict[sp.Symbol, sp.Symbol] = {}
-        assignments = []
-        for lhs, rhs in pairs:
-            name = sp.Symbol(f"{temp_prefix}{len(temps)}")
-            temps[sp.Symbol(str(lhs))] = name
-            assignments.append((name, _back(rhs, {**inv, **temps})))
-        back = {**inv, **temps}
-        return assignments, [_back(r, back) for r in reduced]
+        back = dict(inv)
+        for i, (lhs, _) in enumerate(pairs):
+            back[sp.Symbol(str(lhs))] = sp.Symbol(f"{temp_prefix}{i}")
+        memo: dict[Any, sp.Basic] = {}
+        assignments = [(back[sp.Symbol(str(lhs))], _back(rhs, back, memo)) for lhs, rhs in pairs]
+        return assignments, [_back(r, back, memo) for r in reduced]
     except (TypeError, ValueError, AttributeError, RuntimeError, NotImplementedError,
             sp.SympifyError):
         return None

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import scipy.special
 import sympy as sp
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import SciPyPrinter
 from sympy.simplify.cse_main import tree_cse
 
@@ -374,13 +375,23 @@ class CompiledLoss:
     def _build(self, tag: str, outputs: list[sp.Expr], kernels: dict[str, int | None]) -> None:
         """One CSE pass over ``outputs``, then one generated function per kernel, each
         returning the row sums of the first ``count`` outputs (all when None)."""
-        rename = {**self._pnames, **self._dnames}
-        outs = [sp.sympify(o).xreplace(rename) for o in outputs]
+        rename = {k: v for k, v in {**self._pnames, **self._dnames}.items() if k != v}
+        outs = [sp.sympify(o) for o in outputs]
+        if rename:  # (xreplace rebuilds every node when a rule fires, even to an equal symbol)
+            outs = [o.xreplace(rename) for o in outs]
         cse = _run_cse(outs, set(self._dnames.values()))
         params = [self._pnames[p] for p in self.params]
         data = [self._dnames[d] for d in self.data_symbols]
         selected = {k: (cse.outputs if c is None else cse.outputs[:c]) for k, c in kernels.items()}
-        source, namespace = self._emit(tag, cse, selected, params, data)
+        try:
+            source, namespace = self._emit(tag, cse, selected, params, data)
+        except PrintMethodNotImplementedError as exc:
+            what = str(exc).splitlines()[0].rsplit(": ", 1)[-1]
+            raise SymcalcError(
+                f"the {self.backend} backend cannot generate code for {what} in the loss or its "
+                "derivatives; unevaluated derivatives and re()/im() usually come from Abs or "
+                "sign of complex symbols: declare them real, e.g. sympy.Symbol('w', real=True)"
+            ) from None
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
             self._runners[kname] = _Kernel(self.backend, source, f"_{kname}", self._rows())
