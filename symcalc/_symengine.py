@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
+from sympy.core.add import _addsort
+from sympy.core.mul import _mulsort
 
 __all__ = ["ENABLED", "available", "derivatives", "diff_many", "cse"]
 
@@ -77,15 +79,54 @@ def _convertible(exprs: Sequence[sp.Basic]) -> bool:
     return True
 
 
-def _placeholders(exprs: Sequence[sp.Basic]) -> tuple[dict[sp.Symbol, sp.Symbol], dict[sp.Symbol, sp.Symbol]]:
-    """Assumption-free stand-ins named ``_s<i>`` for every free symbol (SymEngine drops
-    assumptions and its CSE names temporaries ``x0, x1, ...``, which could collide)."""
-    free: set[sp.Symbol] = set()
-    for e in exprs:
-        free |= e.free_symbols
-    ordered = sorted(free, key=lambda s: s.name)
-    fwd = {s: sp.Symbol(f"_s{i}") for i, s in enumerate(ordered)}
-    return fwd, {v: k for k, v in fwd.items()}
+class _ToSymEngine:
+    """SymPy -> SymEngine with one memo (by object) shared by all outputs, so a subexpression
+    shared by every gradient component (a logistic margin, say) is converted once. Free
+    symbols become assumption-free placeholders ``_s<i>`` (SymEngine drops assumptions, and
+    its CSE names temporaries ``x0, x1, ...``, which could collide with user names)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, tuple[sp.Basic, Any]] = {}
+        self.fwd: dict[sp.Symbol, sp.Symbol] = {}
+        self.templates: dict[type, Any] = {}
+
+    def placeholder(self, sym: sp.Symbol) -> sp.Symbol:
+        if sym not in self.fwd:
+            self.fwd[sym] = sp.Symbol(f"_s{len(self.fwd)}")
+        return self.fwd[sym]
+
+    def inverse(self) -> dict[sp.Symbol, sp.Symbol]:
+        return {v: k for k, v in self.fwd.items()}
+
+    def __call__(self, e: sp.Basic) -> Any:
+        hit = self.memo.get(id(e))
+        if hit is not None:
+            return hit[1]
+        if e.is_Symbol:
+            out = _se.Symbol(self.placeholder(e).name)
+        elif not e.args:
+            out = _se.sympify(e)
+        elif e.is_Add or e.is_Mul:
+            out = (_se.Add if e.is_Add else _se.Mul)(*[self(a) for a in e.args])
+        elif e.is_Pow:
+            out = _se.Pow(self(e.args[0]), self(e.args[1]))
+        elif isinstance(e, sp.exp):
+            out = _se.exp(self(e.args[0]))
+        elif type(e).__name__ in _FUNCS:
+            out = getattr(_se, type(e).__name__)(*[self(a) for a in e.args])
+        elif isinstance(e, sp.Function) and not isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
+            # a function SymEngine wraps (Expit, log1p, ...): fill a cached template's slots
+            cls = type(e)
+            slots = [_se.Symbol(f"_slot{i}") for i in range(len(e.args))]
+            key = (cls, len(e.args))
+            if key not in self.templates:
+                self.templates[key] = _se.sympify(cls(*[sp.Symbol(s.name) for s in slots]))
+            out = self.templates[key].subs(dict(zip(slots, [self(a) for a in e.args])))
+        else:  # Piecewise, relationals, ...: SymEngine's own converter on the renamed node
+            renamed = _rename([e], {s: self.placeholder(s) for s in e.free_symbols})[0]
+            out = _se.sympify(renamed)
+        self.memo[id(e)] = (e, out)
+        return out
 
 
 def _rename(exprs: Sequence[sp.Basic], mapping: dict[sp.Symbol, sp.Symbol]) -> list[sp.Basic]:
@@ -114,7 +155,12 @@ def _to_sympy(e: Any, memo: dict[Any, sp.Basic], rename: dict[sp.Symbol, sp.Symb
         out = rename.get(out, out)
     elif kind in ("Add", "Mul"):
         kids = [_to_sympy(a, memo, rename) for a in e.args]
-        out = (sp.Add if kind == "Add" else sp.Mul)(*kids, evaluate=False)
+        # SymPy's canonical argument order (number first), so the result is the very
+        # expression SymPy's evaluation would build, and pattern rewrites see what they expect
+        numbers = [k for k in kids if k.is_Number]
+        rest = [k for k in kids if not k.is_Number]
+        (_addsort if kind == "Add" else _mulsort)(rest)
+        out = (sp.Add if kind == "Add" else sp.Mul)(*numbers, *rest, evaluate=False)
     elif kind == "Pow":
         base, power = e.args
         if type(base).__name__ == "Exp1":
@@ -147,11 +193,15 @@ def diff_many(expr: sp.Expr, wrt: Sequence[sp.Symbol]) -> list[sp.Expr] | None:
     if not available() or not _convertible([expr]):
         return None
     try:
-        fwd, inv = _placeholders([expr, *wrt])
-        s = _se.sympify(_rename([expr], fwd)[0])
+        conv = _ToSymEngine()
+        s = conv(expr)
+        inv = conv.inverse()
         outs, memo = [], {}
         for v in wrt:
-            d = _back(s.diff(_se.Symbol(fwd[v].name)), inv, memo)
+            if v not in conv.fwd:  # a parameter the expression does not contain
+                outs.append(sp.S.Zero)
+                continue
+            d = _back(s.diff(_se.Symbol(conv.fwd[v].name)), inv, memo)
             outs.append(sp.diff(expr, v) if _unevaluated(d) else d)
         return outs
     except (TypeError, ValueError, AttributeError, RuntimeError, NotImplementedError,
@@ -170,8 +220,9 @@ def cse(
     if not available() or not _convertible(outputs):
         return None
     try:
-        fwd, inv = _placeholders(outputs)
-        converted = [_se.sympify(o) for o in _rename(outputs, fwd)]
+        conv = _ToSymEngine()
+        converted = [conv(sp.sympify(o)) for o in outputs]
+        inv = conv.inverse()
         pairs, reduced = _se.cse(converted)
         back = dict(inv)
         for i, (lhs, _) in enumerate(pairs):
