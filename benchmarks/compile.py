@@ -23,17 +23,26 @@ import numpy as np
 from ._util import have, table
 
 
-def _race(cands: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    """Median seconds per candidate; one warm-up each, then ``rounds`` interleaved rounds."""
-    for fn in cands.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in cands}
+def _race(cands: dict[str, Callable[[], Any]], rounds: int, burst: int = 5,
+          pause: float = 0.3) -> dict[str, float]:
+    """Seconds per call for each candidate: in each of ``rounds`` rounds every candidate runs
+    a burst (a pause, one warm-up call, then the median of ``burst`` calls); the result is the
+    median over rounds. Bursts after a pause, not single interleaved calls: a library's
+    worker threads keep spinning after its calls (OpenBLAS measured here: the numba kernel
+    right after ``X @ w`` ran at half speed, its second core taken) and would slow the next
+    candidate; rounds spread the load of other processes over everyone."""
+    per_round: dict[str, list[float]] = {k: [] for k in cands}
     for _ in range(rounds):
         for name, fn in cands.items():
-            start = time.perf_counter()
+            time.sleep(pause)
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}
+            times = []
+            for _ in range(burst):
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            per_round[name].append(statistics.median(times))
+    return {k: statistics.median(v) for k, v in per_round.items()}
 
 
 def _logistic(n: int, features: int, seed: int = 0) -> dict[str, Any]:
@@ -118,7 +127,7 @@ def _value_and_grad_table(quick: bool) -> str:
         )
     cands.update(_peers(p))
     cands["streaming read (floor)"] = lambda: X.sum() + y.sum()
-    med = _race(cands, 5 if quick else 15)
+    med = _race(cands, 2 if quick else 5, pause=0.02 if quick else 0.3)
     base, floor = med["hand-written NumPy"], med["streaming read (floor)"]
     rows = [
         (name, t * 1e3, t / base, t / floor, compile_s.get(name, "-"),
@@ -178,7 +187,7 @@ def _chunk_table(quick: bool) -> str:
         f = p["loss"].compile(chunk_rows=rows)
         P = f.prepare(p["data"])
         cands[f"{rows:,}"] = lambda f=f, P=P: f.evaluate(theta, P)
-    med = _race(cands, 3 if quick else 9)
+    med = _race(cands, 1 if quick else 3, pause=0.02 if quick else 0.3)
     base = med.pop("hand-written NumPy")
     out = [(k, v * 1e3, v / base) for k, v in med.items()]
     return table(f"NumPy backend chunk_rows (value_and_grad, N = {n:,})",
@@ -186,7 +195,7 @@ def _chunk_table(quick: bool) -> str:
 
 
 _MEMORY_CHILD = r"""
-import json, resource, sys
+import json, resource, sys, tracemalloc
 import numpy as np
 sys.path.insert(0, sys.argv[3])
 from benchmarks.compile import _logistic, _hand
@@ -197,12 +206,16 @@ if which == "hand":
 else:
     del p["X"]
     f = p["loss"].compile(backend=which)
-    P = f.prepare(p["data"]); del p["data"]
+    P = f.prepare(p["data"])
     run = lambda: f.evaluate(p["theta"], P)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run()  # warm-up (numba threads, lazily built kernels)
+tracemalloc.start()
 run()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"data_mb": before / 1024, "extra_mb": (after - before) / 1024}))
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+data_mb = sum(c.nbytes for c in p["data"].values()) if "data" in p else p["X"].nbytes + p["y"].nbytes
+print(json.dumps({"data_mb": data_mb / 2**20, "extra_mb": peak / 2**20, "rss_mb": rss / 1024}))
 """
 
 
@@ -217,10 +230,10 @@ def _memory_table(quick: bool) -> str:
                              capture_output=True, text=True, check=True)
         info = json.loads(res.stdout.strip().splitlines()[-1])
         name = "hand-written NumPy" if which == "hand" else f"symcalc {which}"
-        rows.append((name, info["data_mb"], info["extra_mb"]))
-    return table(f"Peak memory of one value_and_grad call, N = {n:,}, 8 features "
-                 "(ru_maxrss, MB; extra = growth during the call)",
-                 ("implementation", "RSS before call", "extra during call"), rows)
+        rows.append((name, info["data_mb"], info["extra_mb"], info["rss_mb"]))
+    return table(f"Memory of one value_and_grad call, N = {n:,}, 8 features (MB; extra = "
+                 "tracemalloc peak of NumPy allocations during the call)",
+                 ("implementation", "data", "extra during call", "process peak RSS"), rows)
 
 
 def run(quick: bool) -> str:

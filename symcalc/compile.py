@@ -10,13 +10,19 @@ How a loss is compiled
    functions (``logaddexp``, ``expit``, ``log1p``, ...); gradients derived from the rewritten
    form are stable too.
 2. Value, gradient and (on first use) the upper triangle of the Hessian go through ONE
-   common-subexpression pass (:func:`sympy.cse`), so ``value_and_grad`` costs little more than
-   ``value``.
+   common-subexpression pass (SymEngine's ``cse`` when the optional ``symengine`` is installed,
+   else :func:`sympy.cse`), so ``value_and_grad`` costs little more than ``value``. Every
+   backend emits its code from this same pass: the NumPy emitter here, the fused numba
+   emitter in :mod:`symcalc._numba` (``backend="numba"``).
 3. Each output is reduced over the rows inside the generated code: a term linear in two
    data-dependent factors becomes ``numpy.dot``, a term that does not depend on the data is
    multiplied by the row count (so ``2*b`` summed over N rows is ``N*2*b``).
-4. Rows are processed in chunks (cache-sized by default), which bounds the extra memory of
-   one call however large N is, and keeps the temporaries in cache.
+4. Rows are processed in chunks of ``chunk_rows`` (:data:`DEFAULT_CHUNK_ROWS` by default),
+   which bounds the extra memory of one call however large N is (each temporary is one
+   chunk long: about ``chunk_rows * 8 bytes * (live temporaries)``), and keeps the
+   temporaries in cache. The fused numba kernels need no temporaries at all.
+5. Data given as Dask collections is evaluated blockwise (:mod:`symcalc._dask`): each block
+   goes through the same kernel, and the blocks' partial sums are added.
 """
 
 from __future__ import annotations
@@ -592,7 +598,14 @@ def compile_loss(loss: Loss, *, backend: str = "numpy", **options: Any) -> Compi
         ``"numpy"`` (default) generates chunked NumPy code; ``"numba"`` (extra
         ``symcalc[fast]``) a fused parallel loop.
     chunk_rows : int, optional
-        Rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
+        NumPy backend: rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
+    block_rows : int, optional
+        numba backend: rows per parallel block (default 4096).
+
+    Raises
+    ------
+    MissingDependencyError
+        ``backend="numba"`` without numba installed (``pip install 'symcalc[fast]'``).
     """
     if backend == "numpy":
         return CompiledLoss(loss, **options)
