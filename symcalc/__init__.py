@@ -28,6 +28,7 @@ from .errors import (
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
+from . import nn
 
 __all__ = [
     "__version__",
@@ -50,4 +51,6 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Adam",
+    # neural networks (chain rule -> backpropagation)
+    "nn",
 ]
