@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import as_rng, check_choice, check_int, describe
-from ..errors import SymcalcError
+from ..errors import ShapeError, SymcalcError
 from .activations import Activation, ActivationLike, get_activation
 
 __all__ = ["Dense", "INITIALIZERS"]
@@ -129,7 +129,7 @@ class Dense:
     def build(self, input_dim: int, rng: np.random.Generator | None = None) -> None:
         """Create ``W`` (input_dim, units) and ``b`` (units,). The layer's own seed wins."""
         if self.input_dim is not None and self.input_dim != input_dim:
-            raise SymcalcError(
+            raise ShapeError(
                 f"layer {self.name or 'Dense'} expects input_dim={self.input_dim} but receives "
                 f"{input_dim} inputs from the previous layer or the data"
             )

@@ -9,7 +9,7 @@ the logits ``z``: ``l = logaddexp(0, z) - y*z`` and ``dl/dz = sigmoid(z) - y`` (
 
 >>> loss = get_loss("mse")
 >>> loss.derivative
--2*y_true + 2*y_pred
+2*y_pred - 2*y_true
 >>> value, delta = loss.value_and_delta([[1.0], [3.0]], [[0.0], [0.0]])
 >>> value, delta.ravel().tolist()
 (5.0, [1.0, 3.0])
