@@ -33,7 +33,9 @@ def _init() -> list[np.ndarray]:
     return out
 
 
-def numpy_epoch(weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+def numpy_epoch(
+    weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> float:
     """Hand-written backprop: the reference a NumPy programmer would write."""
     W1, b1, W2, b2, W3, b3 = weights
     order = rng.permutation(len(X))

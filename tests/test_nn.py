@@ -137,7 +137,8 @@ def test_sigmoid_cross_entropy_gradient_is_p_minus_y():
 
 
 def test_stable_cross_entropy_on_saturated_logits():
-    model = nn.Sequential([nn.Dense(1, "sigmoid", input_dim=1)]).compile("sgd", "binary_crossentropy")
+    model = nn.Sequential([nn.Dense(1, "sigmoid", input_dim=1)])
+    model.compile("sgd", "binary_crossentropy")
     model.set_weights([np.array([[1000.0]]), np.array([0.0])])
     X, y = np.array([[1.0], [-1.0]]), np.array([0.0, 1.0])
     assert model.evaluate(X, y) == pytest.approx(1000.0)  # log(1 + e^1000) - 0, no inf

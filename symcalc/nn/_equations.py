@@ -43,6 +43,10 @@ def _at(expr: sp.Expr, symbol: sp.Symbol, l: int) -> str:
     return sp.latex(expr.xreplace({symbol: sp.Symbol(f"z^{{({l})}}")}))
 
 
+def _partial(wrt: str) -> str:
+    return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {wrt}}}"
+
+
 def backprop_equations(model: Sequential) -> BackpropEquations:
     """Build the equations; see :meth:`symcalc.nn.Sequential.backprop_equations`."""
     n_layers = len(model.layers)
@@ -52,34 +56,37 @@ def backprop_equations(model: Sequential) -> BackpropEquations:
         bias = f" + b^{{({l})}}" if layer.use_bias else ""
         eqs = [f"z^{{({l})}} &= a^{{({l - 1})}} W^{{({l})}}{bias}"]
         value, deriv = act.latex()
-        eqs.append(f"a^{{({l})}} &= \\sigma_{{{l}}}(z^{{({l})}}) = {_at(act.expr, act.symbol, l)}"
-                   f" \\quad \\left(\\sigma_{{{l}}}(z) = {value},\\ "
-                   f"\\sigma_{{{l}}}'(z) = {deriv}\\right)")
+        at = _at(act.expr, act.symbol, l)
+        eqs.append(rf"a^{{({l})}} &= \sigma_{{{l}}}(z^{{({l})}}) = {at} \quad "
+                   rf"\left(\sigma_{{{l}}}(z) = {value},\ \sigma_{{{l}}}'(z) = {deriv}\right)")
         per_layer.append(eqs)
     L = n_layers
     out = model.layers[-1].activation if model.layers else None
     loss_eqs: list[str] = []
     if model.loss is not None and out is not None:
         ell, dell = model.loss.latex()
-        loss_eqs.append(f"\\mathcal{{L}} &= \\frac{{1}}{{n k}} \\sum_{{i, j}} \\ell\\left(a^{{({L})}}_{{ij}}, "
-                        f"y_{{ij}}\\right), \\quad \\ell(\\hat{{y}}, y) = {ell}")
+        mean = r"\frac{1}{n k}"
+        loss_eqs.append(rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
+                        rf"y_{{ij}}\right), \quad \ell(\hat{{y}}, y) = {ell}")
         if model._fused:
-            loss_eqs.append(f"\\delta^{{({L})}} &= \\frac{{1}}{{n k}}\\left(\\sigma(z^{{({L})}}) - y\\right)"
-                            " \\quad \\text{(sigmoid and cross-entropy combined on the logits)}")
+            loss_eqs.append(rf"\delta^{{({L})}} &= {mean}\left(\sigma(z^{{({L})}}) - y\right)"
+                            r" \quad \text{(sigmoid and cross-entropy combined on the logits)}")
         else:
-            factor = "" if out.is_identity else f" \\odot \\left({_at(out.derivative, out.symbol, L)}\\right)"
-            loss_eqs.append(f"\\delta^{{({L})}} &= \\frac{{1}}{{n k}} \\left. {dell} "
-                            f"\\right|_{{\\hat{{y}} = a^{{({L})}}}}{factor}")
+            factor = "" if out.is_identity else (
+                rf" \odot \left({_at(out.derivative, out.symbol, L)}\right)")
+            loss_eqs.append(rf"\delta^{{({L})}} &= {mean} \left. {dell} "
+                            rf"\right|_{{\hat{{y}} = a^{{({L})}}}}{factor}")
     for l in range(L - 1, 0, -1):
         act = model.layers[l - 1].activation
-        back = f"\\delta^{{({l + 1})}} W^{{({l + 1})\\top}}"
+        back = rf"\delta^{{({l + 1})}} W^{{({l + 1})\top}}"
         if not act.is_identity:
-            back = f"\\left({back}\\right) \\odot \\left({_at(act.derivative, act.symbol, l)}\\right)"
-        per_layer[l - 1].append(f"\\delta^{{({l})}} &= {back}")
+            deriv = _at(act.derivative, act.symbol, l)
+            back = rf"\left({back}\right) \odot \left({deriv}\right)"
+        per_layer[l - 1].append(rf"\delta^{{({l})}} &= {back}")
     for l, layer in enumerate(model.layers, start=1):
-        grads = f"\\frac{{\\partial \\mathcal{{L}}}}{{\\partial W^{{({l})}}}} &= a^{{({l - 1})\\top}} \\delta^{{({l})}}"
+        grads = rf"{_partial(f'W^{{({l})}}')} &= a^{{({l - 1})\top}} \delta^{{({l})}}"
         if layer.use_bias:
-            grads += f", \\quad \\frac{{\\partial \\mathcal{{L}}}}{{\\partial b^{{({l})}}}} = \\mathbf{{1}}^\\top \\delta^{{({l})}}"
+            grads += rf", \quad {_partial(f'b^{{({l})}}')} = \mathbf{{1}}^\top \delta^{{({l})}}"
         per_layer[l - 1].append(grads)
     lines = ["a^{(0)} &= X"]
     for eqs in per_layer:

@@ -110,7 +110,9 @@ class Dense:
         if not isinstance(use_bias, (bool, np.bool_)):
             raise SymcalcError(f"use_bias must be True or False; got {describe(use_bias)}")
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = check_choice(kernel_initializer, INITIALIZERS, "kernel_initializer")
+        self.kernel_initializer = check_choice(
+            kernel_initializer, INITIALIZERS, "kernel_initializer"
+        )
         if seed is not None:
             as_rng(seed)  # validate early; an int seed gives the same weights on every build
         self.seed = seed

@@ -111,7 +111,8 @@ class Sequential:
             dim = layer.units
 
     def _weight_slots(self) -> list[tuple[Dense, str]]:
-        return [(layer, a) for layer in self.layers for a in (("W", "b") if layer.use_bias else ("W",))]
+        return [(layer, attr) for layer in self.layers
+                for attr in (("W", "b") if layer.use_bias else ("W",))]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights in Keras order ``[W1, b1, W2, b2, ...]``, W of shape (in, out)."""
@@ -208,7 +209,9 @@ class Sequential:
         self._build(X.shape[1])
         return X
 
-    def _check_xy(self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")) -> tuple[np.ndarray, np.ndarray]:
+    def _check_xy(
+        self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not self.layers:
             raise SymcalcError("the model has no layers; add Dense layers first")
         X = self._check_x(X, names[0])
@@ -217,9 +220,10 @@ class Sequential:
         if y.ndim == 1 and k == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape[1] != k:
+            alt = " or (n_samples,)" if k == 1 else ""
             raise ShapeError(
-                f"{names[1]} must have shape (n_samples, {k})" + (" or (n_samples,)" if k == 1 else "")
-                + f" to match the output layer's {k} unit(s); got shape {y.shape}"
+                f"{names[1]} must have shape (n_samples, {k}){alt} to match the output layer's "
+                f"{k} unit(s); got shape {y.shape}"
             )
         if len(y) != len(X):
             raise ShapeError(
@@ -313,7 +317,8 @@ class Sequential:
             return self._loss_value(X, y)
 
         try:
-            numeric = numeric_gradient(loss_at, np.concatenate([w.ravel() for w in saved]), order=order)
+            theta = np.concatenate([w.ravel() for w in saved])
+            numeric = numeric_gradient(loss_at, theta, order=order)
         finally:
             self.set_weights(saved)
         return float(relative_error(analytic, numeric, floor=floor).max())
@@ -411,7 +416,7 @@ class Sequential:
         if rng is not None:
             order = rng.permutation(len(X))
             X, y = X.take(order, axis=0), y.take(order, axis=0)
-        opt = self.optimizer
+        opt: Optimizer = self.optimizer  # type: ignore[assignment]
         slots = self._weight_slots()
         total = 0.0
         for start in range(0, len(X), batch_size):
@@ -419,20 +424,22 @@ class Sequential:
             value, grads = self._loss_and_grads(xb, yb)
             total += value * len(xb)
             for key, ((layer, attr), g) in enumerate(zip(slots, grads)):
-                setattr(layer, attr, opt.step(getattr(layer, attr), g, key=key))  # type: ignore[union-attr]
+                setattr(layer, attr, opt.step(getattr(layer, attr), g, key=key))
         return total / len(X)
 
     def _split_validation(self, X: np.ndarray, y: np.ndarray, validation_data: Any,
                           split: Any) -> tuple[np.ndarray, np.ndarray, tuple | None]:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise SymcalcError(
-                    f"validation_data must be a pair (X_val, y_val); got {describe(validation_data)}"
-                )
+                got = describe(validation_data)
+                raise SymcalcError(f"validation_data must be a pair (X_val, y_val); got {got}")
             return X, y, self._check_xy(*validation_data, names=("validation X", "validation y"))
-        split = float(split) if isinstance(split, (int, float, np.number)) and not isinstance(split, bool) else split
-        if not isinstance(split, float) or not 0.0 <= split < 1.0:
-            raise SymcalcError(f"validation_split must be a number in [0, 1); got {describe(split)}")
+        numeric = isinstance(split, (int, float, np.number)) and not isinstance(split, bool)
+        if not numeric or not 0.0 <= float(split) < 1.0:
+            raise SymcalcError(
+                f"validation_split must be a number in [0, 1); got {describe(split)}"
+            )
+        split = float(split)
         if split == 0.0:
             return X, y, None
         cut = math.ceil(len(X) * (1.0 - split))  # Keras: the last fraction, before shuffling
