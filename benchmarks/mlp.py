@@ -8,6 +8,8 @@ training loop reports it. Ratios are time / hand-written NumPy time (lower is be
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from ._util import have, table, timeit
@@ -94,14 +96,31 @@ def _torch_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optiona
 
 
 def run(quick: bool) -> str:
+    """BLAS is limited to one thread (threadpoolctl, when installed) so that the small
+    per-batch matrix products are timed without thread contention on shared machines."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return _run(quick, "default BLAS threads")
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(quick, "1 BLAS thread")
+
+
+def _run(quick: bool, threads: str) -> str:
     n = 4096 if quick else 65536
     repeats = 3 if quick else 7
     X, y = _data(n)
     model = _symcalc_model()
     w = _init()
     rng = np.random.default_rng(2)
-    t_numpy = timeit(lambda: numpy_epoch(w, X, y, rng), repeats=repeats)
-    t_symcalc = timeit(lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2), repeats=repeats)
+    # interleaved repeats, so load changes on a shared machine hit both sides alike
+    runs = {"numpy": lambda: numpy_epoch(w, X, y, rng),
+            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2)}
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            times[key].append(timeit(fn, repeats=1, warmup=0 if times[key] else 1))
+    t_numpy, t_symcalc = (statistics.median(times[k]) for k in ("numpy", "symcalc"))
     rows = [("hand-written NumPy backprop", t_numpy * 1e3, 1.0),
             ("symcalc.nn Sequential.fit", t_symcalc * 1e3, t_symcalc / t_numpy)]
     if have("torch"):  # pragma: no cover - optional peer
@@ -110,7 +129,7 @@ def run(quick: bool) -> str:
     else:
         rows.append(("PyTorch eager", "not installed", "-"))
     return table(
-        f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}",
+        f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}, {threads}",
         ("implementation", "ms / epoch", "ratio vs NumPy"),
         rows,
     )

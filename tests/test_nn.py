@@ -415,3 +415,13 @@ def test_inner_input_dim_conflict():
     model = nn.Sequential([nn.Dense(4, input_dim=3), nn.Dense(2, input_dim=5)])
     with pytest.raises(ShapeError, match="expects input_dim=5 but receives 4"):
         model.compile("sgd", "mse")
+
+
+def test_divergence_stops_with_a_warning_not_a_runtime_warning():
+    rng = np.random.default_rng(11)
+    X, y = rng.normal(size=(64, 3)) * 10, rng.normal(size=64)
+    model = nn.Sequential([nn.Dense(16, "relu", input_dim=3), nn.Dense(1)], seed=0)
+    model.compile("sgd", "mse", learning_rate=1e3)
+    with pytest.warns(UserWarning, match="training loss became nan in epoch 0"):
+        hist = model.fit(X, y, epochs=30, batch_size=8)
+    assert len(hist.epoch) == 1 and hist.stopped_epoch == 0

@@ -15,6 +15,7 @@ through :func:`symcalc.compile.compile_elementwise`; see :meth:`Sequential.backp
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -264,6 +265,10 @@ class Sequential:
         return value, grads
 
     def _loss_value(self, X: np.ndarray, y: np.ndarray) -> float:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._loss_value_chunks(X, y)
+
+    def _loss_value_chunks(self, X: np.ndarray, y: np.ndarray) -> float:
         total = 0.0
         for start in range(0, len(X), _EVAL_ROWS):
             xb, yb = X[start : start + _EVAL_ROWS], y[start : start + _EVAL_ROWS]
@@ -278,8 +283,9 @@ class Sequential:
     def predict(self, X: Any) -> np.ndarray:
         """The network's outputs, shape (n_samples, units of the last layer)."""
         X = self._check_x(X)
-        parts = [self._forward(X[s : s + _EVAL_ROWS], train=False, logits=False)
-                 for s in range(0, len(X), _EVAL_ROWS)]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            parts = [self._forward(X[s : s + _EVAL_ROWS], train=False, logits=False)
+                     for s in range(0, len(X), _EVAL_ROWS)]
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def evaluate(self, X: Any, y: Any) -> float:
@@ -293,7 +299,8 @@ class Sequential:
         :meth:`get_weights` order and shapes."""
         self._require_compiled("gradients")
         X, y = self._check_xy(X, y)
-        return self._loss_and_grads(X, y)[1]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._loss_and_grads(X, y)[1]
 
     def gradient_check(self, X: Any, y: Any, *, order: int = 4, floor: float = 1e-6) -> float:
         """Largest relative error of :meth:`gradients` against central finite differences.
@@ -390,14 +397,22 @@ class Sequential:
             for epoch in range(epochs):
                 for cb in cbs:
                     cb.on_epoch_begin(epoch)
-                logs = {"loss": self._train_epoch(X, y, batch_size, rng if shuffle else None)}
-                if val is not None:
-                    logs["val_loss"] = self._loss_value(*val)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    logs = {"loss": self._train_epoch(X, y, batch_size, rng if shuffle else None)}
+                    if val is not None:
+                        logs["val_loss"] = self._loss_value(*val)
                 if verbose:
                     text = " - ".join(f"{k}: {v:.6g}" for k, v in logs.items())
                     print(f"Epoch {epoch + 1}/{epochs} - {text}", flush=True)
                 for cb in cbs:
                     cb.on_epoch_end(epoch, logs)
+                if not np.isfinite(logs["loss"]):
+                    warnings.warn(
+                        f"the training loss became {logs['loss']} in epoch {epoch}; training "
+                        "stopped (try a smaller learning_rate or scaled inputs)",
+                        UserWarning, stacklevel=2,
+                    )
+                    self.stop_training = True
                 if self.stop_training:
                     history.stopped_epoch = epoch
                     break
