@@ -40,6 +40,7 @@ LOSSES: dict[str, sp.Expr] = {
 
 #: Binary cross-entropy written on the logit z of a sigmoid output (stable after rewriting).
 _BCE_ON_LOGITS = sp.log(1 + sp.exp(Z)) - Y_TRUE * Z
+_BCE_ON_LOGITS_DZ = sp.diff(_BCE_ON_LOGITS, Z)
 #: Keras clips probabilities to [eps, 1 - eps] in binary cross-entropy.
 _BCE_EPSILON = 1e-7
 
@@ -80,6 +81,7 @@ class LossFunction:
             raise SymbolError(f"loss {expr} could not be differentiated in y_pred symbolically")
         self.name: str = name if name is not None else str(expr)
         self._clip = self.name == "binary_crossentropy"
+        self._both = self._value = None
 
     # -------------------------------------------------------------- evaluation on outputs
     def _prepare(self, y_pred: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -92,7 +94,9 @@ class LossFunction:
     def value_and_delta(self, y_pred: Any, y_true: Any) -> tuple[float, np.ndarray]:
         """The mean loss and its gradient with respect to ``y_pred`` (same shape as y_pred)."""
         y_pred, clipped = self._prepare(y_pred)
-        values, delta = _compiled((self.expr, self.derivative), (Y_PRED, Y_TRUE))(y_pred, y_true)
+        if self._both is None:
+            self._both = _compiled((self.expr, self.derivative), (Y_PRED, Y_TRUE))
+        values, delta = self._both(y_pred, y_true)
         value = float(values.mean())
         delta = delta * (1.0 / delta.size)  # a new array: outputs may alias inputs
         if clipped is not None and clipped.any():
@@ -102,7 +106,9 @@ class LossFunction:
     def value(self, y_pred: Any, y_true: Any) -> float:
         """The mean loss."""
         y_pred, _ = self._prepare(y_pred)
-        return float(_compiled((self.expr,), (Y_PRED, Y_TRUE))(y_pred, y_true)[0].mean())
+        if self._value is None:
+            self._value = _compiled((self.expr,), (Y_PRED, Y_TRUE))
+        return float(self._value(y_pred, y_true)[0].mean())
 
     # ------------------------------------------------------- stable form on sigmoid logits
     def fuses_with(self, activation: Any) -> bool:
@@ -113,8 +119,7 @@ class LossFunction:
     def logit_value_and_delta(z: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:
         """Binary cross-entropy of ``sigmoid(z)`` and its gradient in ``z``: ``sigmoid(z) - y``
         (divided by the number of elements, like every delta here)."""
-        deriv = sp.diff(_BCE_ON_LOGITS, Z)
-        values, delta = _compiled((_BCE_ON_LOGITS, deriv), (Z, Y_TRUE))(z, y_true)
+        values, delta = _compiled((_BCE_ON_LOGITS, _BCE_ON_LOGITS_DZ), (Z, Y_TRUE))(z, y_true)
         return float(values.mean()), delta * (1.0 / delta.size)
 
     @staticmethod
