@@ -13,19 +13,10 @@ from typing import Any
 import numpy as np
 
 from .._validate import check_choice, check_int, check_positive
+from ..convergence import check_convergence
 from ..errors import SymcalcError
 
 __all__ = ["Callback", "History", "EarlyStopping"]
-
-
-def _check_convergence(values: Any, tol: float = 1e-5, window: int = 2, rtol: float = 0.0) -> bool:
-    """Private stand-in for :func:`symcalc.convergence.check_convergence` (same rule): True
-    when the last ``window`` successive differences are all ``< tol + rtol*|value|``."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size < window + 1:
-        return False
-    tail = v[v.size - window - 1 :]
-    return bool(np.all(np.abs(np.diff(tail)) < tol + rtol * np.abs(tail[1:])))
 
 
 class Callback:
@@ -155,11 +146,10 @@ class EarlyStopping(Callback):
     def _should_stop(self, *, improved: bool) -> bool:
         if improved or len(self._best_values) < 2:
             return False
-        # Successive best values differ by 0 (no improvement) or by more than min_delta, so any
-        # tol in (0, min_delta] separates the two cases exactly.
-        tol = max(self.min_delta, np.nextafter(0.0, 1.0))
-        return self.patience == 0 or _check_convergence(
-            self._best_values, tol=tol, window=self.patience
+        # Successive best values differ by 0 (no improvement) or by more than min_delta, so the
+        # rule |difference| <= min_delta separates the two cases exactly.
+        return self.patience == 0 or check_convergence(
+            self._best_values, tol=self.min_delta, window=self.patience
         )
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
