@@ -61,6 +61,29 @@ def _compiled(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> Any
         ) from None
 
 
+def _unchecked(fn: Any) -> Any:
+    """``fn`` (an ElementwiseFunction) without its per-call conversions and errstate, for the
+    training loop, which passes float64 arrays of one shape inside ``np.errstate``. A probe
+    compares it with the checked call; on any difference the checked call is used."""
+    kernel = getattr(fn, "_fn", None)
+    if kernel is None:  # pragma: no cover - depends on the compile module's internals
+        return fn
+
+    def fast(*cols: np.ndarray) -> tuple[np.ndarray, ...]:
+        outs = kernel((), cols, cols[0].shape)
+        return tuple(o if getattr(o, "dtype", None) == np.float64 else
+                     np.asarray(o, dtype=np.float64) for o in outs)
+
+    probe = [np.linspace(-2.0, 2.0, 6).reshape(2, 3) + 0.25 * i for i in range(len(fn.args))]
+    try:
+        with np.errstate(all="ignore"):
+            same = all(np.array_equal(np.broadcast_to(a, b.shape), b, equal_nan=True)
+                       for a, b in zip(fast(*probe), fn(*probe)))
+    except Exception:  # pragma: no cover - a changed calling convention
+        same = False
+    return fast if same else fn
+
+
 def _heaviside_zero_at_zero(expr: sp.Expr) -> sp.Expr:
     """Give every ``Heaviside(u)`` the explicit value ``H(0) = 0`` (the subgradient Keras and
     PyTorch use for relu at the kink)."""
@@ -121,7 +144,7 @@ class Activation:
         self.derivative: sp.Expr = derivative
         self.name: str = name if name is not None else str(expr)
         self.is_identity: bool = self.expr == sym
-        self._both = self._value = None
+        self._both = self._value = self._fast_both = self._fast_value = None
 
     def value_and_derivative(self, z: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(sigma(z), sigma'(z))`` elementwise, from one compiled function."""
@@ -134,6 +157,13 @@ class Activation:
         if self._value is None:
             self._value = _compiled((self.expr,), (self.symbol,))
         return self._value(z)[0]
+
+    def _kernels(self) -> tuple[Any, Any]:
+        """Unchecked ``(sigma, sigma')`` and ``sigma`` kernels for the layers' hot loop."""
+        if self._fast_both is None:
+            self._fast_both = _unchecked(_compiled((self.expr, self.derivative), (self.symbol,)))
+            self._fast_value = _unchecked(_compiled((self.expr,), (self.symbol,)))
+        return self._fast_both, self._fast_value
 
     def is_sigmoid(self) -> bool:
         """Whether this is the logistic sigmoid (enables the stable cross-entropy form)."""

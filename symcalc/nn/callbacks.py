@@ -45,7 +45,7 @@ class History(Callback):
         ``"loss"`` (mean training loss over the epoch's batches, weighted by batch size) and
         ``"val_loss"`` when validating.
     epoch : list[int]
-        Epoch indices (0-based, continuing across ``fit`` calls).
+        Epoch indices of this ``fit`` call (0-based).
     params : dict
         ``epochs``, ``steps`` (batches per epoch), ``verbose``, ``interrupted``.
     interrupted : bool

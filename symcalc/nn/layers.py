@@ -164,9 +164,10 @@ class Dense:
             if train:
                 self._input, self._dsigma = a_prev, None
             return z
+        both, value = act._kernels()
         if not train:
-            return act(z)
-        a, self._dsigma = act.value_and_derivative(z)
+            return value(z)[0]
+        a, self._dsigma = both(z)
         self._input = a_prev
         return a
 

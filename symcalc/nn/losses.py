@@ -17,6 +17,7 @@ the logits ``z``: ``l = logaddexp(0, z) - y*z`` and ``dl/dz = sigmoid(z) - y`` (
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Union
 
 import numpy as np
@@ -24,7 +25,7 @@ import sympy as sp
 
 from .._validate import describe
 from ..errors import SymbolError, SymcalcError
-from .activations import Z, _compiled
+from .activations import Z, _compiled, _unchecked
 
 __all__ = ["LossFunction", "LOSSES", "get_loss", "Y_PRED", "Y_TRUE"]
 
@@ -43,6 +44,12 @@ _BCE_ON_LOGITS = sp.log(1 + sp.exp(Z)) - Y_TRUE * Z
 _BCE_ON_LOGITS_DZ = sp.diff(_BCE_ON_LOGITS, Z)
 #: Keras clips probabilities to [eps, 1 - eps] in binary cross-entropy.
 _BCE_EPSILON = 1e-7
+
+@functools.lru_cache(maxsize=None)
+def _logit_kernels() -> tuple[Any, Any]:
+    both = _compiled((_BCE_ON_LOGITS, _BCE_ON_LOGITS_DZ), (Z, Y_TRUE))
+    return _unchecked(both), _unchecked(_compiled((_BCE_ON_LOGITS,), (Z, Y_TRUE)))
+
 
 LossLike = Union[str, sp.Expr, "LossFunction"]
 
@@ -92,10 +99,15 @@ class LossFunction:
         return clipped, clipped != y_pred
 
     def value_and_delta(self, y_pred: Any, y_true: Any) -> tuple[float, np.ndarray]:
-        """The mean loss and its gradient with respect to ``y_pred`` (same shape as y_pred)."""
+        """The mean loss and its gradient with respect to ``y_pred`` (same shape as y_pred).
+
+        Both arrays must have the same shape (float64); call inside ``np.errstate`` when the
+        values may overflow.
+        """
         y_pred, clipped = self._prepare(y_pred)
+        y_true = np.asarray(y_true, dtype=np.float64)
         if self._both is None:
-            self._both = _compiled((self.expr, self.derivative), (Y_PRED, Y_TRUE))
+            self._both = _unchecked(_compiled((self.expr, self.derivative), (Y_PRED, Y_TRUE)))
         values, delta = self._both(y_pred, y_true)
         value = float(values.mean())
         delta = delta * (1.0 / delta.size)  # a new array: outputs may alias inputs
@@ -104,10 +116,11 @@ class LossFunction:
         return value, delta
 
     def value(self, y_pred: Any, y_true: Any) -> float:
-        """The mean loss."""
+        """The mean loss (same conventions as :meth:`value_and_delta`)."""
         y_pred, _ = self._prepare(y_pred)
+        y_true = np.asarray(y_true, dtype=np.float64)
         if self._value is None:
-            self._value = _compiled((self.expr,), (Y_PRED, Y_TRUE))
+            self._value = _unchecked(_compiled((self.expr,), (Y_PRED, Y_TRUE)))
         return float(self._value(y_pred, y_true)[0].mean())
 
     # ------------------------------------------------------- stable form on sigmoid logits
@@ -119,13 +132,13 @@ class LossFunction:
     def logit_value_and_delta(z: np.ndarray, y_true: np.ndarray) -> tuple[float, np.ndarray]:
         """Binary cross-entropy of ``sigmoid(z)`` and its gradient in ``z``: ``sigmoid(z) - y``
         (divided by the number of elements, like every delta here)."""
-        values, delta = _compiled((_BCE_ON_LOGITS, _BCE_ON_LOGITS_DZ), (Z, Y_TRUE))(z, y_true)
+        values, delta = _logit_kernels()[0](z, y_true)
         return float(values.mean()), delta * (1.0 / delta.size)
 
     @staticmethod
     def logit_value(z: np.ndarray, y_true: np.ndarray) -> float:
         """Binary cross-entropy of ``sigmoid(z)``, evaluated with ``logaddexp``."""
-        return float(_compiled((_BCE_ON_LOGITS,), (Z, Y_TRUE))(z, y_true)[0].mean())
+        return float(_logit_kernels()[1](z, y_true)[0].mean())
 
     def latex(self) -> tuple[str, str]:
         """LaTeX of ``l`` and ``dl/dy_pred`` in the symbols ``\\hat y`` and ``y``."""

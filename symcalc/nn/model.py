@@ -314,7 +314,7 @@ class Sequential:
 
         self._require_compiled("gradient_check")
         X, y = self._check_xy(X, y)
-        analytic = np.concatenate([g.ravel() for g in self._loss_and_grads(X, y)[1]])
+        analytic = np.concatenate([g.ravel() for g in self.gradients(X, y)])
         saved = self.get_weights()
         shapes = [w.shape for w in saved]
         cuts = np.cumsum([w.size for w in saved])[:-1]
