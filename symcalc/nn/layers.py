@@ -15,7 +15,6 @@ locally (as in micrograd): given ``delta = dL/dz`` it returns ``dL/dW = a_prev^T
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
