@@ -167,7 +167,11 @@ class Activation:
 
     def is_sigmoid(self) -> bool:
         """Whether this is the logistic sigmoid (enables the stable cross-entropy form)."""
-        return sp.simplify(self.expr.xreplace({self.symbol: Z}) - _SIGMOID) == 0
+        expr = self.expr.xreplace({self.symbol: Z})
+        if expr == _SIGMOID:
+            return True
+        # other spellings, e.g. exp(z)/(1 + exp(z)); only small expressions are simplified
+        return sp.count_ops(expr) <= 20 and sp.simplify(expr - _SIGMOID) == 0
 
     def latex(self) -> tuple[str, str]:
         """LaTeX of ``sigma(z)`` and ``sigma'(z)`` (written in the symbol ``z``)."""
