@@ -41,6 +41,7 @@ from .convergence import (
     limit,
     stable_learning_rate,
 )
+from . import nn
 
 __all__ = [
     "__version__",
@@ -83,4 +84,6 @@ __all__ = [
     "SequenceReport",
     "LimitReport",
     "StabilityReport",
+    # neural networks (chain rule -> backpropagation)
+    "nn",
 ]
