@@ -25,6 +25,7 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .parsing import parse
 
 __all__ = [
     "__version__",
@@ -37,4 +38,6 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # parsing
+    "parse",
 ]
