@@ -538,7 +538,7 @@ class _Builder:
                     node,
                 )
             if not exponent.is_Integer:
-                for number in _exact_numbers(base):
+                for number, _ in _exact_parts(base):
                     if max(abs(number.p), number.q) >= 10**MAX_ROOT_BASE_DIGITS:
                         raise self.source.fail(
                             f"fractional powers of exact numbers with more than "
@@ -635,24 +635,22 @@ class _Builder:
         return value
 
 
-def _exact_numbers(expr: sp.Expr) -> Iterable[sp.Rational]:
-    """The exact rational numbers SymPy would combine when ``expr`` is multiplied or powered."""
-    factors = expr.args if expr.is_Mul else (expr,)
-    for f in factors:
-        if f.is_Rational:
-            yield f
-        elif f.is_Pow and f.base.is_Rational:
-            yield f.base
-
-
 def _exact_bits(expr: sp.Expr) -> float:
-    """Bits of the exact numbers that a product/power of ``expr`` multiplies out."""
+    """log2 of the exact numbers that a product/power of ``expr`` multiplies out."""
     total = 0.0
+    for number, power in _exact_parts(expr):
+        total += _rational_bits(number) * power
+    return total
+
+
+def _exact_parts(expr: sp.Expr) -> Iterable[tuple[sp.Rational, float]]:
     factors = expr.args if expr.is_Mul else (expr,)
     for f in factors:
         if f.is_Rational:
-            total += abs(f.p).bit_length() + f.q.bit_length()
+            yield f, 1.0
         elif f.is_Pow and f.base.is_Rational and f.exp.is_Rational:
-            base_bits = abs(f.base.p).bit_length() + f.base.q.bit_length()
-            total += base_bits * abs(float(f.exp))
-    return total
+            yield f.base, abs(float(f.exp))
+
+
+def _rational_bits(r: sp.Rational) -> float:
+    return (math.log2(abs(r.p)) if r.p else 0.0) + math.log2(r.q)
