@@ -299,9 +299,9 @@ def _prepare(text: Any) -> _Source:
         )
     source = _Source(text)
     for i, ch in enumerate(text):
-        if ord(ch) > 126:
+        if ord(ch) > 127:
             raise ParseError(_non_ascii_message(text, i, source))
-        if ord(ch) < 32 and ch not in "\t\n\r":
+        if (ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127:
             raise ParseError(
                 f"control character {ch!r} {source.where(i)}; formulas are plain printable text"
             )

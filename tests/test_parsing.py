@@ -143,6 +143,8 @@ def test_binding_by_mapping_and_by_name():
     assert next(s for s in expr.free_symbols if s.name == "w") is wp
     assert parse("w*x", symbols=["w", "x"]) == w * x
     assert parse("w*x", symbols="w") == w * x
+    wp = sp.Symbol("w", positive=True)
+    assert parse("w", symbols=wp) is wp
 
 
 def test_bound_name_wins_over_constant():
@@ -204,7 +206,8 @@ BAD = [
     ("\uff45\uff58\uff50(x)", r"non-ASCII identifier 'ｅｘｐ' \(character 'ｅ', U\+FF45\) at column 1"),
     ("\u0445 + 1", r"non-ASCII identifier 'х' \(character 'х', U\+0445\)"),
     ("x \u2212 1", r"non-ASCII character '−' \(U\+2212\) at column 3"),
-    ("x\x00", r"control character"),
+    ("x\x00", r"control character '\\x00' at column 2"),
+    ("x\x7f", r"control character"),
     ("(y := 2)", r"assignment expressions \(:=\) are not allowed"),
     ("x if y else z", r"conditional expressions .* are not allowed"),
     ("x and y", r"boolean operators \(and/or\) are not allowed"),
