@@ -42,6 +42,7 @@ from .convergence import (
     stable_learning_rate,
 )
 from . import nn
+from .parsing import parse
 
 __all__ = [
     "__version__",
@@ -86,4 +87,6 @@ __all__ = [
     "StabilityReport",
     # neural networks (chain rule -> backpropagation)
     "nn",
+    # parsing
+    "parse",
 ]
