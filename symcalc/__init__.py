@@ -28,6 +28,8 @@ from .errors import (
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
+from .optimize import DescentResult, gradient_descent, minimize
+from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
 
 __all__ = [
     "__version__",
@@ -50,4 +52,11 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Adam",
+    # optimization (gradient descent, Newton, scipy bridge) and its plots
+    "gradient_descent",
+    "minimize",
+    "DescentResult",
+    "plot_loss_curve",
+    "plot_contour",
+    "plot_gradient_field",
 ]
