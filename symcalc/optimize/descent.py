@@ -183,15 +183,20 @@ class _Run:
         # step, three appends and a few float comparisons per epoch).
         evaluate, step, stop = self.f.evaluate, self.opt.step, self._stop
         losses, gnorms, path = self.history["loss"], self.history["grad_norm"], self.history["x"]
-        sqrt, isfinite = math.sqrt, math.isfinite
+        sqrt, hypot, isfinite = math.sqrt, math.hypot, math.isfinite
+        small = len(x) <= 32
         tol, lt, slow = self.tol, self.loss_tol, self.callback is not None or self.bar is not None
         status, prev, k = "max_epochs", math.inf, 0
         try:
             for k in range(epochs + 1):
                 out = evaluate(x, P, order=1)
                 g = out[1:]
-                loss = float(out[0])
-                gn = sqrt(float(g @ g))
+                if small:  # a few parameters: Python floats are cheaper than NumPy calls
+                    loss, *parts = out.tolist()
+                    gn = hypot(*parts)
+                else:
+                    loss = float(out[0])
+                    gn = sqrt(float(g @ g))
                 if not isfinite(loss + gn):
                     status = "diverged"
                     break
