@@ -82,7 +82,7 @@ def minimize(
     >>> a, b = sp.symbols("a b")
     >>> rosen = sc.Loss((1 - a)**2 + 100*(b - a**2)**2, params=[a, b])
     >>> res = sc.minimize(rosen, x0=[-1.2, 1.0], method="newton")
-    >>> res.converged, [round(v, 8) for v in res.x], res.nit < 50
+    >>> res.converged, [round(float(v), 8) for v in res.x], res.nit < 50
     (True, [1.0, 1.0], True)
     """
     name = _check_method(method)
