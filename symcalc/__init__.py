@@ -28,6 +28,21 @@ from .errors import (
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
+from .explain import Derivation, explain
+from . import datasets
+from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
+from .plotting import plot_roc
+from .convergence import (
+    LimitReport,
+    SequenceReport,
+    StabilityReport,
+    analyze_sequence,
+    check_convergence,
+    limit,
+    stable_learning_rate,
+)
+from . import nn
+from .parsing import parse
 from .optimize import DescentResult, gradient_descent, minimize
 from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
 
@@ -52,6 +67,30 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Adam",
+    # derivation steps
+    "explain",
+    "Derivation",
+    # built-in data
+    "datasets",
+    # metrics: areas under curves
+    "roc_curve",
+    "auc",
+    "roc_auc_score",
+    "roc_auc_ci",
+    "integrate",
+    "plot_roc",
+    # convergence
+    "check_convergence",
+    "analyze_sequence",
+    "limit",
+    "stable_learning_rate",
+    "SequenceReport",
+    "LimitReport",
+    "StabilityReport",
+    # neural networks (chain rule -> backpropagation)
+    "nn",
+    # parsing
+    "parse",
     # optimization (gradient descent, Newton, scipy bridge) and its plots
     "gradient_descent",
     "minimize",

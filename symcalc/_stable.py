@@ -124,15 +124,17 @@ class _Rewriter:
             return self._mul(node)
         args = [rw[a] for a in node.args]
         if isinstance(node, sp.log):
-            return self._log(args[0])
+            return self._log(args[0], node)
         if node.is_Pow:
             u = _one_plus_exp(node.base)
             if u is not None and node.exp.is_Integer and node.exp < 0:
                 self.fired.add("sigmoid")
                 return Expit(-rw[u]) ** (-node.exp)
-            return sp.Pow(*args)
         if node.is_Add:
-            return self._add(sp.Add(*args))
+            changed = any(a is not o for a, o in zip(args, node.args))
+            return self._add(sp.Add(*args) if changed else node)
+        if all(a is o for a, o in zip(args, node.args)):
+            return node  # nothing below changed: no rebuild (SymPy rebuilds are costly)
         return node.func(*args)
 
     def _add(self, e: sp.Expr) -> sp.Expr:
@@ -148,7 +150,7 @@ class _Rewriter:
             return expm1(b.args[0])
         return e
 
-    def _log(self, arg: sp.Expr) -> sp.Expr:
+    def _log(self, arg: sp.Expr, node: sp.Expr) -> sp.Expr:
         if isinstance(arg, sp.exp):
             self.fired.add("log_exp")
             return arg.args[0]
@@ -163,7 +165,7 @@ class _Rewriter:
         if arg.is_Add and sp.S.One in arg.args:
             self.fired.add("log1p")
             return log1p(arg - 1)
-        return sp.log(arg)
+        return node if arg is node.args[0] else sp.log(arg)
 
     def _mul(self, node: sp.Expr) -> sp.Expr:
         rw = self.memo
@@ -176,6 +178,8 @@ class _Rewriter:
             else:
                 plain.append(rw[f])
         if not specials:
+            if all(a is o for a, o in zip(plain, node.args)):
+                return node
             return sp.Mul(*plain)
         self.fired.add("sigmoid")
         out: list[sp.Expr] = []

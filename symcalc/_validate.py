@@ -117,7 +117,7 @@ def _first_non_numeric(raw: np.ndarray) -> Any:
         try:
             float(item)
         except (TypeError, ValueError):
-            return item
+            return item.item() if isinstance(item, np.generic) else item
     return raw.ravel()[0] if raw.size else None
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.special
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
+from sympy.simplify.cse_main import tree_cse
 
 from ._stable import stabilize
 from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
@@ -52,6 +53,7 @@ __all__ = [
 BACKENDS = ("numpy", "numba")
 #: Rows per chunk when not given: about 256 KiB per temporary column, inside L2 cache.
 DEFAULT_CHUNK_ROWS = 32768
+_FULL_CSE_NODES = 20_000  # above this many tree nodes, the cheaper tree CSE is used
 _MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
 _counter = itertools.count()
 
@@ -110,12 +112,24 @@ class _CSE:
 
 def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol]) -> _CSE:
     temps = sp.numbered_symbols("_t")
-    assignments, reduced = sp.cse(outputs, symbols=temps, order="none", list=True)
+    if sum(_node_count(o) for o in outputs) <= _FULL_CSE_NODES:
+        assignments, reduced = sp.cse(outputs, symbols=temps, order="none", list=True)
+    else:  # big losses: repeated-subtree CSE only (SymPy's Add/Mul matching is superlinear)
+        assignments, reduced = tree_cse(outputs, temps, opt_subs={}, order="none")
     dependent = set(data_symbols)
     for sym, rhs in assignments:
         if rhs.free_symbols & dependent:
             dependent.add(sym)
     return _CSE(list(assignments), list(reduced), dependent)
+
+
+def _node_count(e: sp.Basic, limit: int = 10**6) -> int:
+    count = 0
+    for _ in sp.preorder_traversal(e):
+        count += 1
+        if count >= limit:
+            break
+    return count
 
 
 def _needed(cse: _CSE, outputs: list[sp.Expr]) -> list[tuple[sp.Symbol, sp.Expr]]:
@@ -137,7 +151,11 @@ def _reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: _Printer) -> str:
         return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
     if e.is_Add:
         const = [t for t in e.args if not (t.free_symbols & dependent)]
-        parts = [_reduce_code(t, dependent, pr) for t in e.args if t.free_symbols & dependent]
+        terms = [t for t in e.args if t.free_symbols & dependent]
+        if len(terms) > 8:  # many terms: one pass over their sum beats one pass per term
+            parts = [f"numpy.sum({pr.doprint(sp.Add(*terms))})"]
+        else:
+            parts = [_reduce_code(t, dependent, pr) for t in terms]
         if const:
             parts.append(f"_n*({pr.doprint(sp.Add(*const))})")
         return " + ".join(parts)
@@ -262,14 +280,11 @@ class CompiledLoss:
         self.chunk_rows = (
             DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
         )
-        stable, self.rewrites = stabilize([loss.expr])
-        self._expr = stable[0]
-        if self._expr == loss.expr:
-            self._grad = list(loss.gradient())  # the display gradient is already stable
-        else:
-            self._grad = [sp.diff(self._expr, p) for p in self.params]
-        self._grad, fired = stabilize(self._grad)
-        self.rewrites = sorted(set(self.rewrites) | set(fired))
+        # One derivation serves display and compilation: the exact gradient is rewritten
+        # into stable functions, and the Hessian is later derived from the stable gradient
+        # (whose derivatives, e.g. expit' = expit(u)*expit(-u), stay stable).
+        stable, self.rewrites = stabilize([loss.expr, *loss.gradient()])
+        self._expr, self._grad = stable[0], stable[1:]
         self._pnames = _identifiers(self.params, "p")
         self._dnames = _identifiers(self.data_symbols, "d")
         self._kernels: dict[str, Callable[..., tuple]] = {}

@@ -99,14 +99,14 @@ def test_auto_learning_rate_is_inverse_top_eigenvalue():
 
     p = PROBLEMS["ill_conditioned"]()
     f = p.loss.compile()
-    assert auto_learning_rate(f, p.x0, f.prepare(None)) == pytest.approx(1 / 100)
+    assert auto_learning_rate(f, None, p.x0, f.prepare(None)) == pytest.approx(1 / 100)
     res = sc.gradient_descent(p.loss, x0=p.x0, learning_rate="auto", epochs=5000)
     assert res.converged
     np.testing.assert_allclose(res.x, p.x_star, atol=1e-6)
     # concave at x0 (no positive eigenvalue): Armijo backtracking gives a usable step
     a = sp.Symbol("a")
     g = sc.Loss(-sp.cos(a), params=[a]).compile()
-    lr = auto_learning_rate(g, np.array([3.0]), g.prepare(None))
+    lr = auto_learning_rate(g, None, np.array([3.0]), g.prepare(None))
     assert 0 < lr <= 1 and -math.cos(3 - lr * math.sin(3)) < -math.cos(3)
 
 

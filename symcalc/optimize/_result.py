@@ -17,7 +17,7 @@ from ..results import Result
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["DescentResult", "MESSAGES", "CONVERGED_STATUSES", "make_result", "loss_settled"]
+__all__ = ["DescentResult", "MESSAGES", "CONVERGED_STATUSES", "make_result"]
 
 #: Status -> message template. Every stop reason of every solver is one full sentence here.
 MESSAGES: dict[str, str] = {
@@ -154,17 +154,3 @@ def make_result(
         method=method,
         status=status,
     )
-
-
-def loss_settled(values: list[float], tol: float, window: int, rtol: float) -> bool:
-    """Whether each of the last ``window`` changes of ``values`` is at most
-    ``tol + rtol*|values[-1]|`` (the stopping rule on the loss; O(window)).
-
-    Private stand-in for :func:`symcalc.convergence.check_convergence` until that module
-    lands; same arguments.
-    """
-    if len(values) <= window:
-        return False
-    bound = tol + rtol * abs(values[-1])
-    tail = values[-window - 1 :]
-    return all(abs(b - a) <= bound for a, b in zip(tail, tail[1:]))

@@ -19,7 +19,8 @@ from ..compile import CompiledLoss, PreparedData
 from ..errors import SymcalcError
 from ..optimizers import OPTIMIZERS, Adam, Optimizer, get_optimizer
 from ._common import Counter, best_index, setup, trim_history
-from ._result import DescentResult, loss_settled, make_result
+from ..convergence import check_convergence, stable_learning_rate
+from ._result import DescentResult, make_result
 
 __all__ = ["gradient_descent", "auto_learning_rate", "LOSS_WINDOW"]
 
@@ -101,8 +102,9 @@ def gradient_descent(
 
     Notes
     -----
-    ``learning_rate="auto"`` picks ``1/L``: the classical safe step of an L-smooth loss. It
-    is half the stability limit ``2/L`` of a quadratic, where the steepest direction would
+    ``learning_rate="auto"`` picks ``1/L`` (``L`` the largest eigenvalue of the Hessian at
+    ``x0``, via :func:`symcalc.stable_learning_rate`): the classical safe step of an
+    L-smooth loss. It is half the stability limit ``2/L`` of a quadratic, where the steepest direction would
     oscillate without decaying; at ``1/L`` it is solved in one step. It suits ``"gd"``,
     ``"momentum"`` and ``"nesterov"`` (heavy-ball momentum 0.9 is stable up to ``3.8/L``);
     Adam's steps do not scale with the gradient, so Adam needs a number. When the Hessian at
@@ -136,7 +138,7 @@ def gradient_descent(
     batch = _check_batch_size(batch_size, prepared.n)
     counter = Counter()
     with np.errstate(all="ignore"):
-        lr = auto_learning_rate(f, x, prepared, counter) if auto else learning_rate
+        lr = auto_learning_rate(f, data, x, prepared, counter) if auto else learning_rate
         opt = get_optimizer(spec, lr)
         opt.reset()
         bar = _progress_bar(epochs) if progress else None
@@ -168,7 +170,7 @@ class _Run:
         if gn <= self.tol:
             return "grad_tol"
         lt = self.loss_tol
-        if abs(loss - prev) <= lt * (1.0 + abs(loss)) and loss_settled(
+        if abs(loss - prev) <= lt * (1.0 + abs(loss)) and check_convergence(
             self.history["loss"], tol=lt, window=LOSS_WINDOW, rtol=lt
         ):
             return "loss_tol"
@@ -337,18 +339,20 @@ def _check_batch_size(batch_size: Any, n: int) -> int | None:
     return None if size == n else size
 
 
-def auto_learning_rate(f: CompiledLoss, x: np.ndarray, P: PreparedData,
+def auto_learning_rate(f: CompiledLoss, data: Any, x: np.ndarray, P: PreparedData,
                        counter: Counter | None = None) -> float:
-    """``1/L`` with ``L`` the largest Hessian eigenvalue at ``x`` (exact, compiled), or an
-    Armijo backtracking step along ``-grad`` when the Hessian has no positive eigenvalue."""
+    """Half the stability bound of :func:`symcalc.stable_learning_rate` at ``x`` (``1/L``,
+    ``L`` the largest Hessian eigenvalue), or an Armijo backtracking step along ``-grad``
+    when the Hessian has no positive eigenvalue."""
     counter = counter or Counter()
+    bound = stable_learning_rate(f.loss, data, at=x).bound
+    counter.add(2)
+    if math.isfinite(bound) and bound > 0:
+        return bound / 2
     with np.errstate(all="ignore"):
-        value, g, H = f._unpack_hessian(f.evaluate(x, P, order=2))
-        counter.add(2)
-        if np.isfinite(H).all():
-            top = float(np.linalg.eigvalsh(H)[-1])
-            if math.isfinite(top) and top > 0:
-                return 1.0 / top
+        out = f.evaluate(x, P, order=1)
+        counter.add(1)
+        value, g = float(out[0]), out[1:]
         g2 = float(g @ g)
         t = 1.0
         if not (math.isfinite(value) and math.isfinite(g2)) or g2 == 0:

@@ -1,0 +1,561 @@
+"""Derivatives worked out step by step, the way a calculus course writes them.
+
+:func:`explain` walks an expression from the outside in and applies one named rule per node:
+the sum rule, the constant multiple rule, the product rule (for any number of factors), the
+quotient rule, the power rule, the exponential rule, logarithmic differentiation for ``f**g``
+and the chain rule, which names its inner function ``u`` and its outer function ``F(u)``
+("u = x**2, d/dx sin(u) = cos(u) · du/dx"). It ends at the known derivatives of the elementary
+functions. Anything it has no rule for (an unknown function ``f(x)``, ``Piecewise``, ``Max``) is
+one step taken "by SymPy".
+
+The derivative assembled from the steps is checked against ``sympy.diff``: the
+:class:`Derivation` keeps SymPy's own result as ``result``, the step-assembled one as
+``assembled``, and says in ``verified`` / ``check`` whether they were shown to be equal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from ._timeout import call_with_timeout
+from ._validate import as_finite_float, as_symbol, describe
+from .errors import SymbolError, SymbolicTimeout, SymcalcError
+from .results import Result
+
+__all__ = ["Step", "Derivation", "explain", "format_steps"]
+
+#: Beyond this many expression-tree nodes no steps are shown; SymPy differentiates directly.
+_MAX_NODES = 3000
+#: At most this many steps; after that, remaining parts are differentiated by SymPy in one step.
+_MAX_STEPS = 400
+_BUDGET_NOTE = "the step or time budget is used up; SymPy differentiates this part directly"
+#: Names offered for the inner function of the chain rule, by nesting level.
+_INNER_NAMES = ("u", "v", "w", "s", "t")
+
+# d/du F(u) for the functions a calculus course knows by heart.
+_KNOWN: dict[type, Callable[[sp.Expr], sp.Expr]] = {
+    sp.sin: lambda u: sp.cos(u),
+    sp.cos: lambda u: -sp.sin(u),
+    sp.tan: lambda u: 1 + sp.tan(u) ** 2,
+    sp.exp: lambda u: sp.exp(u),
+    sp.log: lambda u: 1 / u,
+    sp.sinh: lambda u: sp.cosh(u),
+    sp.cosh: lambda u: sp.sinh(u),
+    sp.tanh: lambda u: 1 - sp.tanh(u) ** 2,
+    sp.asin: lambda u: 1 / sp.sqrt(1 - u**2),
+    sp.acos: lambda u: -1 / sp.sqrt(1 - u**2),
+    sp.atan: lambda u: 1 / (1 + u**2),
+    sp.erf: lambda u: 2 * sp.exp(-(u**2)) / sp.sqrt(sp.pi),
+    sp.Abs: lambda u: sp.sign(u),
+}
+
+
+@dataclass(eq=False)
+class Step:
+    """One rule applied to one sub-expression.
+
+    Attributes
+    ----------
+    rule : str
+        The rule's name, e.g. ``"product rule"``, ``"chain rule"``, ``"derivative of sin"``.
+    expr : sympy.Expr
+        The expression being differentiated in this step.
+    result : sympy.Expr
+        Its derivative, assembled from the sub-steps.
+    note : str
+        How the rule was applied, in plain text
+        (e.g. ``"u = x**2, d/dx sin(u) = cos(u) · du/dx"``).
+    depth : int
+        Nesting level: sub-steps of a step have ``depth + 1``.
+    inner, outer : sympy.Expr or None
+        For the chain rule: the inner function (what ``u`` stands for) and the outer function
+        written in ``u`` (e.g. ``sin(u)``); ``None`` for other rules.
+    """
+
+    rule: str
+    expr: sp.Expr
+    result: sp.Expr | None = None
+    note: str = ""
+    depth: int = 0
+    inner: sp.Expr | None = None
+    outer: sp.Expr | None = None
+    note_latex: str = field(default="", repr=False)
+
+
+@dataclass(repr=False, eq=False)
+class Derivation(Result):
+    """A derivative with the steps that produce it.
+
+    Attributes
+    ----------
+    verified : bool
+        Whether the step-assembled derivative was shown equal to ``sympy.diff(expr, var)``.
+    check : str
+        How that was decided, or why it could not be (e.g. the time budget ran out).
+    expr : sympy.Expr
+        The expression differentiated.
+    var : sympy.Symbol
+        The variable.
+    result : sympy.Expr
+        ``sympy.diff(expr, var)``, SymPy's canonical form of the derivative.
+    assembled : sympy.Expr
+        The derivative as assembled from the steps.
+    steps : list of Step
+        The steps in reading order (a step comes before its sub-steps).
+
+    ``str(derivation)`` is a numbered plain-text derivation; in Jupyter it renders as LaTeX.
+    """
+
+    verified: bool
+    check: str
+    expr: sp.Expr
+    var: sp.Symbol
+    result: sp.Expr
+    assembled: sp.Expr
+    steps: list[Step] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        v = self.var
+        lines = [f"d/d{v} [{self.expr}] = {self.result}"]
+        for number, step in zip(_numbers(self.steps), self.steps):
+            pad = "   " * step.depth
+            lines.append(f"{pad}{number} {step.rule}: d/d{v} [{step.expr}] = {step.result}")
+            if step.note:
+                lines.append(f"{pad}{' ' * (len(number) + 1)}{step.note}")
+        lines.append(("verified: " if self.verified else "NOT verified: ") + self.check)
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        d = rf"\frac{{d}}{{d{sp.latex(self.var)}}}"
+        rows = [rf"& {d}\left[{sp.latex(self.expr)}\right] = {sp.latex(self.result)}"]
+        for number, step in zip(_numbers(self.steps), self.steps):
+            pad = r"\quad " * (step.depth + 1)
+            rows.append(
+                rf"& {pad}\text{{{number}}}\ \text{{{step.rule}}}:\ "
+                rf"{d}\left[{sp.latex(step.expr)}\right] = {sp.latex(step.result)}"
+            )
+            if step.note_latex:
+                rows.append(rf"& {pad}\qquad {step.note_latex}")
+        verdict = "verified: " if self.verified else "NOT verified: "
+        rows.append(rf"& \text{{{_latex_text(verdict + self.check)}}}")
+        return "$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$"
+
+    def _repr_html_(self) -> None:  # type: ignore[override]
+        # Returning None lets Jupyter fall back to the LaTeX rendering (HTML would win).
+        return None
+
+
+def _numbers(steps: list[Step]) -> list[str]:
+    """Hierarchical step numbers ("1.", "1.1.", "1.2.") from the depths."""
+    counters: list[int] = []
+    out = []
+    for step in steps:
+        del counters[step.depth + 1 :]
+        while len(counters) <= step.depth:
+            counters.append(0)
+        counters[step.depth] += 1
+        out.append(".".join(str(c) for c in counters) + ".")
+    return out
+
+
+def _latex_text(text: str) -> str:
+    for char, repl in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"),
+                       ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(char, repl)
+    return text
+
+
+class _D:
+    """Marks a derivative operator ``d/dx`` (or ``df/dx``) inside a note."""
+
+    def __init__(self, num: Any = None) -> None:
+        self.num = num
+
+
+class _M:
+    """A piece of a note written as math: plain text and its LaTeX (math mode)."""
+
+    def __init__(self, plain: str, latex: str) -> None:
+        self.plain, self.latex = plain, latex
+
+
+_COMMA = _M(", ", r",\ ")
+_SEP = _M(": ", r":\quad ")
+_N, _A = sp.Symbol("n"), sp.Symbol("a", positive=True)
+
+
+def _render(parts: tuple[Any, ...], var: sp.Symbol) -> tuple[str, str]:
+    """Plain and LaTeX text of a note made of text, derivative markers and expressions."""
+    plain, latex = [], []
+    for part in parts:
+        if isinstance(part, str):
+            plain.append(part)
+            if part.strip():
+                latex.append(rf"\text{{{_latex_text(part)}}}")
+        elif isinstance(part, _M):
+            plain.append(part.plain)
+            latex.append(part.latex)
+        elif isinstance(part, _D):
+            top = "" if part.num is None else str(part.num)
+            plain.append(f"d{top}/d{var}")
+            top = "" if part.num is None else sp.latex(sp.Symbol(str(part.num)))
+            latex.append(rf"\frac{{d{top}}}{{d{sp.latex(var)}}}")
+        else:
+            plain.append(str(part))
+            latex.append(sp.latex(part))
+    return "".join(plain), " ".join(latex)
+
+
+class _Deriver:
+    """Recursive rule application; collects steps in reading order."""
+
+    def __init__(self, var: sp.Symbol, taken: set[str], deadline: float) -> None:
+        self.var = var
+        self.deadline = deadline
+        self.steps: list[Step] = []
+        self.names = [n for n in _INNER_NAMES if n not in taken]
+        k = 1
+        while len(self.names) < 12:
+            if f"u_{k}" not in taken:
+                self.names.append(f"u_{k}")
+            k += 1
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _open(self, rule: str, e: sp.Expr, depth: int, *note: Any) -> Step:
+        plain, latex = _render(note, self.var)
+        step = Step(rule=rule, expr=e, note=plain, depth=depth, note_latex=latex)
+        self.steps.append(step)
+        return step
+
+    def _close(self, step: Step, result: sp.Expr) -> sp.Expr:
+        step.result = result
+        return result
+
+    def _by_sympy(self, e: sp.Expr, depth: int, why: str) -> sp.Expr:
+        step = self._open("by SymPy", e, depth, why)
+        return self._close(step, sp.diff(e, self.var))
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def _exhausted(self) -> bool:
+        return len(self.steps) >= _MAX_STEPS or time.perf_counter() > self.deadline
+
+    def d(self, e: sp.Expr, depth: int = 0, level: int = 0) -> sp.Expr:
+        x = self.var
+        if self._exhausted():
+            return self._by_sympy(e, depth, _BUDGET_NOTE)
+        if x not in e.free_symbols:
+            step = self._open("constant rule", e, depth, f"does not depend on {x}", _SEP, _D(),
+                              _M(" c = 0", "c = 0"))
+            return self._close(step, sp.S.Zero)
+        if e == x:
+            step = self._open("identity rule", e, depth, _D(), " ", x, _M(" = 1", "= 1"))
+            return self._close(step, sp.S.One)
+        if e.is_Add:
+            return self._sum(e, depth, level)
+        if e.is_Mul:
+            return self._mul(e, depth, level)
+        if e.is_Pow:
+            return self._pow(e, depth, level)
+        if isinstance(e, sp.Function) and not isinstance(e, sp.core.function.AppliedUndef):
+            return self._function(e, depth, level)
+        if isinstance(e, sp.core.function.AppliedUndef):
+            return self._by_sympy(e, depth, f"{e.func} is an unknown function; SymPy writes its "
+                                            "derivative symbolically")
+        return self._by_sympy(e, depth, f"no textbook rule for {type(e).__name__}")
+
+    # -- rules ---------------------------------------------------------------------------------
+    def _sum(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        terms = e.args
+        step = self._open("sum rule", e, depth, _D(), _M(" (f + g) = ", "(f + g) ="), _D("f"),
+                          _M(" + ", "+"), _D("g"), _COMMA, f"term by term ({len(terms)} terms)")
+        parts = []
+        for i, term in enumerate(terms):
+            if self._exhausted():  # one step for all the remaining terms
+                parts.append(self._by_sympy(sp.Add(*terms[i:]), depth + 1, _BUDGET_NOTE))
+                break
+            parts.append(self.d(term, depth + 1, level))
+        return self._close(step, sp.Add(*parts))
+
+    def _mul(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        x = self.var
+        const = [f for f in e.args if not f.has(x)]
+        dep = [f for f in e.args if f.has(x)]
+        if const:
+            c, rest = sp.Mul(*const), sp.Mul(*dep)
+            step = self._open("constant multiple rule", e, depth, _M("c = ", "c ="), c, _SEP,
+                              _D(), _M(" (c·f) = c · ", r"(c f) = c"), _D("f"))
+            return self._close(step, c * self.d(rest, depth + 1, level))
+        num, den = [], []
+        for f in dep:
+            if f.is_Pow and not f.exp.has(x) and f.exp.could_extract_minus_sign():
+                den.append(sp.Pow(f.base, -f.exp))
+            else:
+                num.append(f)
+        if num and den:
+            return self._quotient(e, sp.Mul(*num), sp.Mul(*den), depth, level)
+        return self._product(e, dep, depth, level)
+
+    def _product(self, e: sp.Expr, factors: list[sp.Expr], depth: int, level: int) -> sp.Expr:
+        if len(factors) == 2:
+            f, g = factors
+            step = self._open("product rule", e, depth, _M("f = ", "f ="), f, _COMMA,
+                              _M("g = ", "g ="), g, _SEP, _D(), _M(" (f·g) = ", "(f g) ="),
+                              _D("f"), _M("·g + f·", r"g + f"), _D("g"))
+        else:
+            n = len(factors)
+            parts: list[Any] = []
+            for i, f in enumerate(factors, 1):
+                parts += [_M(f"f{i} = ", f"f_{{{i}}} ="), f, _COMMA]
+            parts[-1] = _SEP
+            if n <= 4:  # spell out the n terms: df1/dx·f2·f3 + f1·df2/dx·f3 + ...
+                parts += [_D(), _M(" (" + "·".join(f"f{i}" for i in range(1, n + 1)) + ") = ",
+                                   "(" + " ".join(f"f_{{{i}}}" for i in range(1, n + 1)) + ") =")]
+                for i in range(1, n + 1):
+                    for j in range(1, n + 1):
+                        parts.append(_D(f"f{j}") if i == j else _M(f"f{j}", f"f_{{{j}}}"))
+                        parts.append(_M("·", "") if j < n else _M(" + ", "+") if i < n else "")
+            else:
+                parts.append("the sum of the n products with one factor differentiated")
+            step = self._open("product rule", e, depth, *parts)
+        derivs = [self.d(f, depth + 1, level) for f in factors]
+        terms = [
+            sp.Mul(*[derivs[i] if j == i else f for j, f in enumerate(factors)])
+            for i in range(len(factors))
+        ]
+        return self._close(step, sp.Add(*terms))
+
+    def _quotient(self, e: sp.Expr, f: sp.Expr, g: sp.Expr, depth: int, level: int) -> sp.Expr:
+        step = self._open("quotient rule", e, depth, _M("f = ", "f ="), f, _COMMA,
+                          _M("g = ", "g ="), g, _SEP, _D(),
+                          _M(" (f/g) = (", r"\frac{f}{g} = \Big("), _D("f"),
+                          _M("·g - f·", "g - f"), _D("g"), _M(") / g**2", r"\Big) / g^{2}"))
+        df = self.d(f, depth + 1, level)
+        dg = self.d(g, depth + 1, level)
+        return self._close(step, (df * g - f * dg) / g**2)
+
+    def _pow(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        x = self.var
+        base, n = e.base, e.exp
+        if not n.has(x):  # power rule, possibly with a chain
+            if base == x:
+                step = self._open("power rule", e, depth, _M("n = ", "n ="), n, _SEP, _D(), " ",
+                                  x**_N, _M(" = ", "="), _N * x ** (_N - 1))
+                return self._close(step, n * x ** (n - 1))
+            return self._chain(e, base, lambda u: u**n, depth, level, "power rule")
+        if not base.has(x):  # exponential rule a**g
+            if n == x:
+                step = self._open("exponential rule", e, depth, _M("a = ", "a ="), base, _SEP,
+                                  _D(), " ", _A**x, _M(" = ", "="), _A**x * sp.log(_A))
+                return self._close(step, e * sp.log(base))
+            return self._chain(e, n, lambda u: base**u, depth, level, "exponential rule")
+        step = self._open("logarithmic differentiation", e, depth, _M("f = ", "f ="), base,
+                          _COMMA, _M("g = ", "g ="), n, _SEP,
+                          _M("f**g = exp(g·log(f)), so ", r"f^{g} = e^{g \log f},\ \text{so}\ "),
+                          _D(), _M(" f**g = f**g·(", r"f^{g} = f^{g} \Big("), _D("g"),
+                          _M("·log(f) + g·", r"\log f + g"), _D("f"), _M("/f)", r"\Big/ f \Big)"))
+        dn = self.d(n, depth + 1, level)
+        db = self.d(base, depth + 1, level)
+        return self._close(step, e * (dn * sp.log(base) + n * db / base))
+
+    def _function(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        name = e.func.__name__
+        if len(e.args) != 1:
+            return self._by_sympy(e, depth, f"{name} has {len(e.args)} arguments; no "
+                                            "single-variable rule applies")
+        arg = e.args[0]
+        if e.func is sp.Abs and not arg.is_extended_real:
+            return self._by_sympy(e, depth, "Abs of a possibly complex argument; declare the "
+                                            "symbols real (sp.Symbol('x', real=True)) to get "
+                                            "d|u|/du = sign(u)")
+        rule = _KNOWN.get(e.func)
+        if rule is None:
+            u = sp.Dummy("u")
+            known = sp.diff(e.func(u), u)
+            if known.has(sp.Derivative, sp.Subs):
+                return self._by_sympy(e, depth, f"no closed-form derivative of {name} is known")
+            rule = lambda v: known.xreplace({u: v})  # noqa: E731
+        if arg == self.var:
+            result = rule(arg)
+            step = self._open(f"derivative of {name}", e, depth, _D(), " ", e,
+                              _M(" = ", "="), result)
+            return self._close(step, result)
+        return self._chain(e, arg, lambda v: e.func(v), depth, level, f"derivative of {name}",
+                           outer_rule=rule)
+
+    def _chain(self, e: sp.Expr, inner: sp.Expr, outer_of: Callable[[sp.Expr], sp.Expr],
+               depth: int, level: int, outer_name: str,
+               outer_rule: Callable[[sp.Expr], sp.Expr] | None = None) -> sp.Expr:
+        """Chain rule: ``e = F(inner)``; names ``u = inner`` and shows ``d/dx F(u)``."""
+        u = sp.Symbol(self.names[min(level, len(self.names) - 1)])
+        outer = outer_of(u)
+        d_outer = outer_rule(u) if outer_rule is not None else sp.diff(outer, u)
+        step = self._open("chain rule", e, depth, _M(f"{u} = ", f"{sp.latex(u)} ="), inner,
+                          _COMMA, _D(), " ", outer, _M(" = ", "="), d_outer,
+                          _M(" · ", r"\cdot"), _D(u),
+                          f"   (outer function {outer}: {outer_name})")
+        step.inner, step.outer = inner, outer
+        d_inner = self.d(inner, depth + 1, level + 1)
+        return self._close(step, d_outer.xreplace({u: inner}) * d_inner)
+
+
+def _count_nodes(expr: sp.Basic, cap: int) -> int:
+    n = 0
+    for _ in sp.preorder_traversal(expr):
+        n += 1
+        if n > cap:
+            break
+    return n
+
+
+def _is_zero(diff: sp.Expr) -> bool:
+    """``simplify(diff) == 0`` with a cheaper ``expand`` first (runs in a child process)."""
+    if sp.expand(diff) == 0:
+        return True
+    return sp.simplify(diff) == 0
+
+
+def _as_expr(expr: Any) -> sp.Expr:
+    if isinstance(expr, str):
+        from .parsing import parse  # written in parallel; imported lazily
+
+        return parse(expr)
+    try:
+        out = sp.sympify(expr, strict=True)
+    except (sp.SympifyError, TypeError, ValueError):
+        out = None
+    if not isinstance(out, sp.Expr):
+        raise SymcalcError(
+            f"expr must be a SymPy expression, a number or a formula string; got {describe(expr)}"
+            f" of type {type(expr).__name__}"
+        )
+    return out
+
+
+def _resolve_var(var: Any, expr: sp.Expr) -> sp.Symbol:
+    if isinstance(var, str):  # match a symbol of that name in expr, whatever its assumptions
+        for s in expr.free_symbols:
+            if isinstance(s, sp.Symbol) and s.name == var.strip():
+                return s
+    return as_symbol(var, "var")
+
+
+def explain(
+    expr: sp.Expr | str, var: sp.Symbol | str, *, timeout: float | None = 10.0
+) -> Derivation:
+    """Differentiate ``expr`` with respect to ``var`` step by step, naming each rule.
+
+    Parameters
+    ----------
+    expr : sympy.Expr or str
+        The expression; a string is parsed with :func:`symcalc.parsing.parse` (``^`` is power).
+    var : sympy.Symbol or str
+        The variable (a string is matched by name against the symbols of ``expr``).
+    timeout : float or None, keyword-only
+        Seconds for the whole computation (``None``: no limit). When the steps take too long
+        the remaining parts are differentiated by SymPy in one step each; when the final check
+        cannot finish in time, ``verified`` is False and ``check`` says so. Expressions larger
+        than a few thousand nodes are differentiated by SymPy directly, without steps.
+
+    Returns
+    -------
+    Derivation
+        ``result`` (``sympy.diff``), ``assembled`` (from the steps), ``verified``, ``check``
+        and the list of :class:`Step`. ``print()`` it for text; Jupyter shows LaTeX.
+
+    Raises
+    ------
+    SymbolError
+        ``var`` is not a symbol (or a symbol's name).
+    SymcalcError
+        ``expr`` is not an expression; a non-positive ``timeout``.
+    SymbolicTimeout
+        Even ``sympy.diff`` of a very large expression did not finish within ``timeout``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symcalc import explain
+    >>> x = sp.Symbol("x")
+    >>> d = explain(sp.sin(x**2), x)
+    >>> d.result, d.verified
+    (2*x*cos(x**2), True)
+    >>> d.steps[0].rule, d.steps[0].inner, d.steps[0].outer
+    ('chain rule', x**2, sin(u))
+    """
+    if timeout is not None:
+        timeout = as_finite_float(timeout, "timeout")
+        if timeout <= 0:
+            raise SymcalcError(f"timeout must be > 0 seconds or None; got {timeout:g}")
+    start = time.perf_counter()
+    deadline = start + (timeout if timeout is not None else float("inf"))
+    e = _as_expr(expr)
+    if isinstance(var, (list, tuple, set)):
+        raise SymbolError(f"var must be a single symbol; got the {type(var).__name__} "
+                          f"{describe(var)} (call explain once per variable)")
+    x = _resolve_var(var, e)
+    if _count_nodes(e, _MAX_NODES) > _MAX_NODES:
+        return _too_large(e, x, deadline)
+    taken = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)} | {x.name}
+    deriver = _Deriver(x, taken, deadline)
+    assembled = deriver.d(e)
+    reference = sp.diff(e, x)
+    verified, check = _verify(assembled, reference, deadline)
+    return Derivation(verified=verified, check=check, expr=e, var=x, result=reference,
+                      assembled=assembled, steps=deriver.steps)
+
+
+def _too_large(e: sp.Expr, x: sp.Symbol, deadline: float) -> Derivation:
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        raise SymbolicTimeout("explain: the time budget was used up before differentiating")
+    reference = call_with_timeout(sp.diff, e, x, timeout=None if remaining == float("inf")
+                                  else remaining, what="sympy.diff of a very large expression")
+    why = (f"the expression has more than {_MAX_NODES} nodes, too many to show step by step; "
+           "SymPy differentiates it directly")
+    step = Step(rule="by SymPy", expr=e, result=reference, note=why,
+                note_latex=rf"\text{{{_latex_text(why)}}}")
+    return Derivation(verified=True, check="no steps to compare: " + why, expr=e, var=x,
+                      result=reference, assembled=reference, steps=[step])
+
+
+def _verify(assembled: sp.Expr, reference: sp.Expr, deadline: float) -> tuple[bool, str]:
+    if assembled == reference:
+        return True, "the assembled derivative is identical to sympy.diff"
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0.05:
+        return False, "not checked: the time budget was used up before comparing with sympy.diff"
+    try:
+        zero = call_with_timeout(_is_zero, assembled - reference,
+                                 timeout=None if remaining == float("inf") else remaining,
+                                 what="simplify(assembled - sympy.diff)")
+    except SymbolicTimeout:
+        return False, (f"not checked: simplify(assembled - sympy.diff) did not finish within "
+                       f"the remaining {remaining:.2g} s")
+    if zero:
+        return True, "simplify(assembled - sympy.diff) == 0"
+    return False, "simplify(assembled - sympy.diff) did not reduce to 0"
+
+
+def format_steps(derivation: Derivation) -> str:
+    """Plain-text rendering of a :class:`Derivation` (for ``symcalc diff --steps``).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symcalc.explain import explain, format_steps
+    >>> x = sp.Symbol("x")
+    >>> print(format_steps(explain(x**5, x)))
+    d/dx [x**5] = 5*x**4
+    1. power rule: d/dx [x**5] = 5*x**4
+       n = 5: d/dx x**n = n*x**(n - 1)
+    verified: the assembled derivative is identical to sympy.diff
+    """
+    if not isinstance(derivation, Derivation):
+        raise SymcalcError(f"format_steps needs a Derivation from explain(); got "
+                           f"{describe(derivation)}")
+    return str(derivation)
