@@ -77,6 +77,8 @@ def as_float_array(
     """
     if isinstance(x, (str, bytes)):
         raise DataError(f"{name} must be numeric; got the string {describe(x)}")
+    if x is None:
+        raise DataError(f"{name} must be numeric (an array of numbers); got None")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
         x = x.to_numpy()
     try:

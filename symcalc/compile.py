@@ -384,27 +384,58 @@ class CompiledLoss:
         return self._evaluate("hessian", th, prepared)
 
     # -------------------------------------------------------------- public evaluation
+    # Policy (no silent NaN): the named methods raise NonFiniteError when a requested
+    # quantity is NaN (undefined, e.g. log of a negative number or inf - inf), naming it and
+    # theta; +-inf (an overflowed or genuinely infinite loss) is returned as it is. ``evaluate``
+    # (the optimizers' fast path) never raises for this: they report divergence instead.
+    def _checked(self, theta: Any, data: Any, order: int, upto: int | None = None) -> np.ndarray:
+        th = self._theta(theta)
+        out = self.evaluate(th, data, order=order)
+        part = out if upto is None else out[:upto]
+        if np.isnan(part).any():
+            self._raise_nan(th, out, int(np.argmax(np.isnan(part))))
+        return out
+
+    def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
+        p = len(self.params)
+        names = [s.name for s in self.params]
+        if i == 0:
+            what = "the loss value"
+        elif i <= p:
+            what = f"the gradient entry d/d{names[i - 1]}"
+        else:
+            r, c = np.triu_indices(p)
+            what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
+        raise NonFiniteError(
+            f"{what} is NaN at theta ({at}): the loss is undefined there (e.g. log or sqrt "
+            "of a negative number, 0/0 or inf - inf); choose parameters where it is defined"
+        )
+
     def value(self, theta: Any, data: Any = None) -> float:
-        """The total loss (mean or sum over rows) at ``theta``."""
-        return float(self.evaluate(self._theta(theta), data, order=0)[0])
+        """The total loss (mean or sum over rows) at ``theta``.
+
+        Raises :class:`~symcalc.errors.NonFiniteError` when it is NaN; ``+-inf`` is returned.
+        """
+        return float(self._checked(theta, data, 0, 1)[0])
 
     def grad(self, theta: Any, data: Any = None) -> np.ndarray:
-        """The gradient, shape ``(len(params),)``."""
-        return self.evaluate(self._theta(theta), data, order=1)[1:]
+        """The gradient, shape ``(len(params),)`` (NaN entries raise NonFiniteError)."""
+        return self._checked(theta, data, 1)[1:]
 
     def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
         """Value and gradient from one pass over the data."""
-        out = self.evaluate(self._theta(theta), data, order=1)
+        out = self._checked(theta, data, 1)
         return float(out[0]), out[1:]
 
     def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
         """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
-        out = self.evaluate(self._theta(theta), data, order=2)
+        out = self._checked(theta, data, 2)
         return self._unpack_hessian(out)[2]
 
     def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
         """Value, gradient and Hessian from one pass (what Newton's method needs)."""
-        return self._unpack_hessian(self.evaluate(self._theta(theta), data, order=2))
+        return self._unpack_hessian(self._checked(theta, data, 2))
 
     def _unpack_hessian(self, out: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         p = len(self.params)

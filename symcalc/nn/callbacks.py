@@ -49,9 +49,18 @@ class History(Callback):
     params : dict
         ``epochs``, ``steps`` (batches per epoch), ``verbose``, ``interrupted``.
     interrupted : bool
-        True when a KeyboardInterrupt ended training (the weights so far are kept).
+        True when a KeyboardInterrupt ended training; the model then holds the weights of
+        the epoch with the lowest training loss so far.
+    diverged : bool
+        True when the training loss became non-finite; training stopped and the weights of
+        the best epoch so far were restored.
     stopped_epoch : int or None
-        The epoch at which a callback stopped training early.
+        The epoch at which training stopped early (a callback, or divergence).
+    converged : bool
+        True when a callback such as EarlyStopping ended training because the monitored
+        loss settled; False when all epochs ran, or after an interrupt or divergence.
+    message : str
+        One sentence saying how training ended.
     """
 
     def __init__(self) -> None:
@@ -59,7 +68,25 @@ class History(Callback):
         self.epoch: list[int] = []
         self.params: dict[str, Any] = {}
         self.interrupted = False
+        self.diverged = False
         self.stopped_epoch: int | None = None
+
+    @property
+    def converged(self) -> bool:
+        return self.stopped_epoch is not None and not (self.interrupted or self.diverged)
+
+    @property
+    def message(self) -> str:
+        done = len(self.epoch)
+        if self.interrupted:
+            return (f"Training interrupted (KeyboardInterrupt) after {done} complete epoch(s); "
+                    "the model keeps the weights of the epoch with the lowest loss so far.")
+        if self.diverged:
+            return (f"Training diverged: the loss became non-finite in epoch "
+                    f"{self.stopped_epoch}; the weights of the best epoch so far were restored.")
+        if self.stopped_epoch is not None:
+            return f"Stopped early by a callback after epoch {self.stopped_epoch}."
+        return f"Ran all {done} epoch(s)."
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch.append(epoch)
@@ -68,7 +95,7 @@ class History(Callback):
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{k}: {len(v)} values" for k, v in self.history.items())
-        extra = ", interrupted" if self.interrupted else ""
+        extra = ", interrupted" if self.interrupted else ", diverged" if self.diverged else ""
         return f"History({keys}{extra})"
 
 

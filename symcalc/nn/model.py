@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import as_float_array, as_rng, check_int, describe
-from ..errors import ShapeError, SymcalcError
+from ..errors import DataError, ShapeError, SymcalcError
 from ..optimizers import Optimizer, get_optimizer
 from .callbacks import Callback, History
 from .layers import Dense
@@ -231,6 +231,14 @@ class Sequential:
                 f"{names[0]} and {names[1]} must have the same number of samples; got "
                 f"{len(X)} and {len(y)}"
             )
+        if self.loss is not None and self.loss.name == "binary_crossentropy":
+            outside = (y < 0) | (y > 1)
+            if outside.any():
+                i = tuple(int(v) for v in np.argwhere(outside)[0])
+                raise DataError(
+                    f"{names[1]} must hold labels (or probabilities) in [0, 1] for "
+                    f"binary_crossentropy; found {y[i]:g} at index {i}"
+                )
         return X, y
 
     def _require_compiled(self, what: str) -> LossFunction:
@@ -393,6 +401,7 @@ class Sequential:
         self.stop_training = False
         for cb in cbs:
             cb.on_train_begin({"validating": val is not None})
+        best = _BestWeights(self)
         try:
             for epoch in range(epochs):
                 for cb in cbs:
@@ -401,15 +410,19 @@ class Sequential:
                     logs = {"loss": self._train_epoch(X, y, batch_size, rng if shuffle else None)}
                     if val is not None:
                         logs["val_loss"] = self._loss_value(*val)
+                best.update(logs["loss"])
                 if verbose:
                     text = " - ".join(f"{k}: {v:.6g}" for k, v in logs.items())
                     print(f"Epoch {epoch + 1}/{epochs} - {text}", flush=True)
                 for cb in cbs:
                     cb.on_epoch_end(epoch, logs)
                 if not np.isfinite(logs["loss"]):
+                    best.restore()
+                    history.diverged = True
                     warnings.warn(
                         f"the training loss became {logs['loss']} in epoch {epoch}; training "
-                        "stopped (try a smaller learning_rate or scaled inputs)",
+                        "stopped and the weights of the best epoch so far were restored (try a "
+                        "smaller learning_rate or scaled inputs)",
                         UserWarning, stacklevel=2,
                     )
                     self.stop_training = True
@@ -417,9 +430,11 @@ class Sequential:
                     history.stopped_epoch = epoch
                     break
         except KeyboardInterrupt:
+            best.restore()  # also undoes a half-applied step of the interrupted batch
             history.interrupted = history.params["interrupted"] = True
             if verbose:
-                print(f"Interrupted; keeping the weights after {len(history.epoch)} epoch(s)")
+                print(f"Interrupted; keeping the weights of the best of {len(history.epoch)} "
+                      "epoch(s)")
         finally:
             self._clear_caches()
         for cb in cbs:
@@ -492,3 +507,19 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}])"
+
+
+class _BestWeights:
+    """The weights after the epoch with the lowest finite training loss (the starting weights
+    before any epoch ends): what an interrupted or diverged ``fit`` leaves in the model."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.model, self.loss = model, math.inf
+        self.weights = model.get_weights()
+
+    def update(self, loss: float) -> None:
+        if math.isfinite(loss) and loss <= self.loss:
+            self.loss, self.weights = loss, self.model.get_weights()
+
+    def restore(self) -> None:
+        self.model.set_weights(self.weights)
