@@ -21,11 +21,12 @@ How a loss is compiled
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import keyword
 import linecache
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -224,6 +225,18 @@ def _exec_source(source: str, tag: str) -> dict[str, Any]:
     return namespace
 
 
+@contextlib.contextmanager
+def _overflow_is_an_error() -> Iterator[None]:
+    """Python-float constants of the generated code (e.g. ``math.pi**4000``) raise
+    OverflowError instead of giving inf: report that as a NonFiniteError."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise NonFiniteError(
+            f"a constant in the loss overflows float64 ({exc}); rescale the formula"
+        ) from None
+
+
 # ------------------------------------------------------------------------------- data
 @dataclass(frozen=True)
 class PreparedData:
@@ -343,7 +356,7 @@ class CompiledLoss:
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
         fn = self._kernels[kernel]
         n, step = data.n, self.chunk_rows
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _overflow_is_an_error():
             if n <= step:
                 total = np.asarray(fn(theta, data.columns, n), dtype=np.float64)
             else:
@@ -408,8 +421,9 @@ class CompiledLoss:
             what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
         at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
         raise NonFiniteError(
-            f"{what} is NaN at theta ({at}): the loss is undefined there (e.g. log or sqrt "
-            "of a negative number, 0/0 or inf - inf); choose parameters where it is defined"
+            f"{what} is NaN at theta ({at}) on this data: the loss is undefined there (e.g. "
+            "log or sqrt of a negative number, 0/0 or inf - inf); choose parameters (or data) "
+            "where it is defined"
         )
 
     def value(self, theta: Any, data: Any = None) -> float:

@@ -85,7 +85,10 @@ def _numeric(
     expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic
 ) -> tuple[float, float, str | None]:
     """quad's value and error estimate, and a note when quad warned or failed."""
-    fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
+    try:
+        fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
+    except Exception as exc:  # noqa: BLE001 - a function NumPy/SciPy cannot evaluate
+        return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
 
     def f(t: float) -> float:
         v = complex(fn(t))
@@ -194,6 +197,11 @@ def integrate(
     if timeout is not None:
         timeout = check_positive(timeout, "timeout") if timeout != math.inf else None
     integrand = as_expr(expr, "expr")
+    if integrand.has(sp.zoo, sp.nan):
+        raise SymcalcError(
+            f"the integrand {describe(integrand, 80)} contains an undefined value (zoo or nan, "
+            "e.g. from 1/0 or log(0)); fix the formula"
+        )
     var = resolve_symbol(limits[0], integrand, "integration variable")
     a, b = _as_bound(limits[1], "lower bound a"), _as_bound(limits[2], "upper bound b")
     exact, why = _exact(integrand, var, a, b, timeout)
