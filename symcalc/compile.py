@@ -401,12 +401,14 @@ class CompiledLoss:
     # quantity is NaN (undefined, e.g. log of a negative number or inf - inf), naming it and
     # theta; +-inf (an overflowed or genuinely infinite loss) is returned as it is. ``evaluate``
     # (the optimizers' fast path) never raises for this: they report divergence instead.
-    def _checked(self, theta: Any, data: Any, order: int, upto: int | None = None) -> np.ndarray:
+    def _checked(self, theta: Any, data: Any, order: int, lo: int = 0, hi: int | None = None
+                 ) -> np.ndarray:
+        """``evaluate`` with the NaN check on the requested entries ``out[lo:hi]``."""
         th = self._theta(theta)
         out = self.evaluate(th, data, order=order)
-        part = out if upto is None else out[:upto]
-        if np.isnan(part).any():
-            self._raise_nan(th, out, int(np.argmax(np.isnan(part))))
+        nan = np.isnan(out[lo:hi])
+        if nan.any():
+            self._raise_nan(th, out, lo + int(np.argmax(nan)))
         return out
 
     def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
@@ -431,11 +433,11 @@ class CompiledLoss:
 
         Raises :class:`~symcalc.errors.NonFiniteError` when it is NaN; ``+-inf`` is returned.
         """
-        return float(self._checked(theta, data, 0, 1)[0])
+        return float(self._checked(theta, data, 0, 0, 1)[0])
 
     def grad(self, theta: Any, data: Any = None) -> np.ndarray:
         """The gradient, shape ``(len(params),)`` (NaN entries raise NonFiniteError)."""
-        return self._checked(theta, data, 1)[1:]
+        return self._checked(theta, data, 1, 1)[1:]
 
     def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
         """Value and gradient from one pass over the data."""
@@ -444,7 +446,7 @@ class CompiledLoss:
 
     def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
         """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
-        out = self._checked(theta, data, 2)
+        out = self._checked(theta, data, 2, 1 + len(self.params))
         return self._unpack_hessian(out)[2]
 
     def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
