@@ -235,3 +235,52 @@ def test_zz_count_of_inputs_tried(box):
     assert TRIED["inputs"] >= MIN_TRIED
     assert TRIED["refused"] > TRIED["inputs"] // 2
     assert not _canary(box).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# hangs: every unbounded symbolic step honours a timeout and degrades gracefully
+# --------------------------------------------------------------------------------------------
+def _timed(call):
+    start = time.perf_counter()
+    out = call()
+    return out, time.perf_counter() - start
+
+
+def test_stable_learning_rate_falls_back_to_numeric_when_expansion_explodes():
+    """Expanding (x1 + ... + x8)**20 (888030 terms) used to hang; now the symbolic formula is
+    dropped after the timeout and the numeric bound still comes back."""
+    import numpy as np
+
+    xs = sp.symbols("x1:9")
+    w = sp.Symbol("w")
+    loss = sc.Loss(w**2 * sum(xs) ** 20, params=[w], data=list(xs))
+    data = {s: np.full(3, 0.1) for s in xs}
+    rep, elapsed = _timed(lambda: sc.stable_learning_rate(loss, data, timeout=0.3))
+    assert elapsed < 0.3 + 0.75, f"took {elapsed:.2f} s"
+    assert rep.exact and rep.expression is None and rep.hessian_expr is None
+    lam = 2 * 0.8**20  # the Hessian is 2*(sum x)**20 with sum x = 0.8
+    assert rep.lambda_max == pytest.approx(lam) and rep.bound == pytest.approx(2 / lam)
+    small = sc.stable_learning_rate(sc.Loss(w**2 * xs[0] ** 2, params=[w], data=[xs[0]]),
+                                    {xs[0]: [1.0, 2.0]})
+    assert small.expression is not None and small.bound == pytest.approx(2 / 5)
+
+
+def test_explain_degrades_when_the_check_times_out():
+    text = "*".join(f"sin(x+{i})" for i in range(40))
+    rep, elapsed = _timed(lambda: str(sc.explain(text, "x", timeout=0.3)))
+    assert elapsed < 0.3 + 0.75, f"took {elapsed:.2f} s"
+    assert "d/dx" in rep
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: sc.limit("x**x**x**x**sin(1/x)", "x", 0, timeout=0.5),
+        lambda: sc.limit("exp(x**100)", "x", 10**10, timeout=0.5),
+        lambda: sc.integrate("sin(x**x)*exp(sin(x))", ("x", 0, 10), timeout=0.5),
+    ],
+)
+def test_limit_and_integrate_honour_the_timeout(call):
+    rep, elapsed = _timed(call)
+    assert elapsed < 0.5 + 0.75, f"took {elapsed:.2f} s"
+    assert isinstance(rep.reason, str) and rep.reason
