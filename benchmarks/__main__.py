@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc",)
+SUITES: tuple[str, ...] = ("auc", "mlp")
 
 
 def main(argv: list[str] | None = None) -> int:

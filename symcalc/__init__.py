@@ -41,6 +41,8 @@ from .convergence import (
     limit,
     stable_learning_rate,
 )
+from . import nn
+from .parsing import parse
 
 __all__ = [
     "__version__",
@@ -83,4 +85,8 @@ __all__ = [
     "SequenceReport",
     "LimitReport",
     "StabilityReport",
+    # neural networks (chain rule -> backpropagation)
+    "nn",
+    # parsing
+    "parse",
 ]
