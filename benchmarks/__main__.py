@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc", "mlp")
+SUITES: tuple[str, ...] = ("auc", "mlp", "descent")
 
 
 def main(argv: list[str] | None = None) -> int:

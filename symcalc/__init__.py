@@ -43,6 +43,8 @@ from .convergence import (
 )
 from . import nn
 from .parsing import parse
+from .optimize import DescentResult, gradient_descent, minimize
+from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
 
 __all__ = [
     "__version__",
@@ -89,4 +91,11 @@ __all__ = [
     "nn",
     # parsing
     "parse",
+    # optimization (gradient descent, Newton, scipy bridge) and its plots
+    "gradient_descent",
+    "minimize",
+    "DescentResult",
+    "plot_loss_curve",
+    "plot_contour",
+    "plot_gradient_field",
 ]

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     z = w1 * x1 + w2 * x2 + b
     logistic = sc.Loss(sp.log(1 + sp.exp(z)) - y * z, params=[w1, w2, b], data=[x1, x2, y])
     newton = sc.minimize(logistic, lg, x0=[0.0, 0.0, 0.0], method="newton")
-    print(f"Hessian entry   : d2/dw1db = {logistic.hessian()[0, 2]}")
+    print(f"d loss / dw1    : {logistic.partial(w1)}")
+    print(f"Hessian         : {logistic.hessian().shape[0]}x{logistic.hessian().shape[1]}, compiled with its upper triangle")
     print(f"Newton          : {newton.nit} iterations, loss {newton.fun:.5f}, converged={newton.converged}")
     print("fitted          : " + ", ".join(f"{k}={v:.3f}" for k, v in newton.params.items()))
 
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     lim = sc.limit((1 + 1 / n) ** n, n, sp.oo)
     print(f"limit           : (1 + 1/n)^n as n -> oo: symbolic {lim.symbolic}, numeric {lim.numeric:.10f}, agree={lim.agree}")
     seq = sc.analyze_sequence(res.history["loss"])
-    print(f"descent losses  : converged={seq.converged}, order {seq.order}, rate {seq.rate}")
+    order = seq.order if isinstance(seq.order, str) else f"{seq.order:.2f}"
+    print(f"descent losses  : converged={seq.converged}, order {order}, rate {seq.rate:.3g}")
     bound = sc.stable_learning_rate(loss, ds)
     print(f"stable step     : learning_rate < {bound.bound:.4f} (2 / largest Hessian eigenvalue)")
 
