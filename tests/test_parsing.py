@@ -358,11 +358,11 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE, ids=[repr(t[:20]) for t in HOSTILE])
 def test_hostile_inputs_return_fast(text):
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         result = parse(text)
     except ParseError:
         pass
     else:
         assert isinstance(result, sp.Expr)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0

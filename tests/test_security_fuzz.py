@@ -39,7 +39,8 @@ def canary(tmp_path_factory) -> Path:
 def _attempt(text: str, canary: Path) -> None:
     """Parse one hostile text and check the three promises."""
     text = text.replace(CANARY_TOKEN, str(canary.resolve()))
-    start = time.perf_counter()
+    # CPU time of this process: other load on the machine must not fail the bound
+    start = time.process_time()
     try:
         result = parse(text)
     except SymcalcError:
@@ -47,7 +48,7 @@ def _attempt(text: str, canary: Path) -> None:
     else:
         assert isinstance(result, sp.Expr), f"{text!r} gave {type(result).__name__}"
         TRIED["accepted"] += 1
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     TRIED["inputs"] += 1
     assert not canary.exists(), f"{text[:200]!r} created the canary file"
     assert elapsed < 1.0, f"{text[:200]!r} took {elapsed:.2f} s"

@@ -197,7 +197,10 @@ def plot_contour(
     if log and z.count() and z.min() > 0 and z.max() > z.min():
         lv = np.geomspace(z.min(), z.max(), levels)
     cs = ax.contour(gx, gy, z, levels=lv, cmap="viridis", linewidths=0.8)
-    ax.figure.colorbar(cs, ax=ax, label="loss")
+    from matplotlib.ticker import FormatStrFormatter
+
+    # 3 significant digits: log-spaced levels near 0 must not all read "0.0"
+    ax.figure.colorbar(cs, ax=ax, label="loss", format=FormatStrFormatter("%.3g"))
     if result is not None and result.history.get("x"):
         path = np.array(result.history["x"])[:, [i, j]]
         ax.plot(path[:, 0], path[:, 1], ".-", color="C3", ms=3, lw=1, label=result.method)
