@@ -41,6 +41,10 @@ from .convergence import (
     limit,
     stable_learning_rate,
 )
+from . import nn
+from .parsing import parse
+from .optimize import DescentResult, gradient_descent, minimize
+from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
 
 __all__ = [
     "__version__",
@@ -83,4 +87,15 @@ __all__ = [
     "SequenceReport",
     "LimitReport",
     "StabilityReport",
+    # neural networks (chain rule -> backpropagation)
+    "nn",
+    # parsing
+    "parse",
+    # optimization (gradient descent, Newton, scipy bridge) and its plots
+    "gradient_descent",
+    "minimize",
+    "DescentResult",
+    "plot_loss_curve",
+    "plot_contour",
+    "plot_gradient_field",
 ]

@@ -27,11 +27,12 @@ How a loss is compiled
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import keyword
 import linecache
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -123,12 +124,12 @@ class _CSE:
     data_dependent: set[sp.Symbol]
 
 
-def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol]) -> _CSE:
+def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol], prefix: str = "_t") -> _CSE:
     """The one CSE pass every backend's code is generated from (SymEngine's when installed)."""
     from ._symengine import cse as symengine_cse
 
-    fast = symengine_cse(outputs)
-    temps = sp.numbered_symbols("_t")
+    fast = symengine_cse(outputs, prefix)
+    temps = sp.numbered_symbols(prefix)
     if fast is not None:
         assignments, reduced = fast
     elif sum(_node_count(o) for o in outputs) <= _FULL_CSE_NODES:
@@ -246,6 +247,18 @@ def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> 
     }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace
+
+
+@contextlib.contextmanager
+def _overflow_is_an_error() -> Iterator[None]:
+    """Python-float constants of the generated code (e.g. ``math.pi**4000``) raise
+    OverflowError instead of giving inf: report that as a NonFiniteError."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise NonFiniteError(
+            f"a constant in the loss overflows float64 ({exc}); rescale the formula"
+        ) from None
 
 
 def _sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
@@ -378,14 +391,21 @@ class CompiledLoss:
         self.compile_time = time.perf_counter() - start
 
     # -------------------------------------------------------------- generation
-    def _build(self, tag: str, outputs: list[sp.Expr], kernels: dict[str, int | None]) -> None:
-        """One CSE pass over ``outputs``, then one generated function per kernel, each
-        returning the row sums of the first ``count`` outputs (all when None)."""
+    def _renamed(self, outputs: list[sp.Expr]) -> list[sp.Expr]:
         rename = {k: v for k, v in {**self._pnames, **self._dnames}.items() if k != v}
         outs = [sp.sympify(o) for o in outputs]
         if rename:  # (xreplace rebuilds every node when a rule fires, even to an equal symbol)
             outs = [o.xreplace(rename) for o in outs]
-        cse = _run_cse(outs, set(self._dnames.values()))
+        return outs
+
+    def _build(self, tag: str, outputs: list[sp.Expr] | _CSE, kernels: dict[str, int | None]) -> None:
+        """One CSE pass over ``outputs`` (or a finished one), then one generated function per
+        kernel, each returning the row sums of the first ``count`` outputs (all when None)."""
+        if isinstance(outputs, _CSE):
+            cse = outputs
+        else:
+            cse = _run_cse(self._renamed(outputs), set(self._dnames.values()))
+            self._first_cse = cse
         params = [self._pnames[p] for p in self.params]
         data = [self._dnames[d] for d in self.data_symbols]
         selected = {k: (cse.outputs if c is None else cse.outputs[:c]) for k, c in kernels.items()}
@@ -423,7 +443,26 @@ class CompiledLoss:
         upper = [d for i in range(p) for d in derivatives(self._grad[i], self.params[i:])]
         upper, fired = stabilize(upper)
         self.rewrites = sorted(set(self.rewrites) | set(fired))
-        self._build("hessian", [self._expr, *self._grad, *upper], {"hessian": None})
+        # Continue the first CSE pass rather than starting over: the value and gradient the
+        # Hessian kernel returns are then computed by the very same code as value_and_grad
+        # (bit-identical, which Newton's stopping tests rely on), and the Hessian reuses the
+        # first pass's temporaries (``_t``) where its entries contain them.
+        first = self._first_cse
+        expanded: dict[sp.Symbol, sp.Expr] = {}
+        for sym, rhs in first.assignments:
+            expanded[sym] = rhs.xreplace(expanded)
+        known = {rhs: sym for sym, rhs in expanded.items()}
+        for sym, rhs in expanded.items():  # expit' = expit(u)*expit(-u): -u is common too
+            if rhs.is_Add:
+                known.setdefault(-rhs, -sym)
+        upper = [h.xreplace(known) for h in self._renamed(upper)]
+        more = _run_cse(upper, set(first.data_dependent), prefix="_h")
+        self._build(
+            "hessian",
+            _CSE(first.assignments + more.assignments, first.outputs + more.outputs,
+                 first.data_dependent | more.data_dependent),
+            {"hessian": None},
+        )
 
     @property
     def source(self) -> str:
@@ -455,12 +494,13 @@ class CompiledLoss:
     # -------------------------------------------------------------- evaluation core
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
         run = self._runners[kernel]
-        if isinstance(data, PreparedData):
-            total, n = run(theta, data.columns, data.n), data.n
-        else:  # Dask collections: partial sums per block, combined
-            from ._dask import evaluate_blocks
+        with _overflow_is_an_error():
+            if isinstance(data, PreparedData):
+                total, n = run(theta, data.columns, data.n), data.n
+            else:  # Dask collections: partial sums per block, combined
+                from ._dask import evaluate_blocks
 
-            total, n = evaluate_blocks(run, theta, data)
+                total, n = evaluate_blocks(run, theta, data)
         if self.reduce == "mean" and self.data_symbols:
             total = total / n
         if not np.isfinite(total).all():
@@ -495,27 +535,61 @@ class CompiledLoss:
         return self._evaluate("hessian", th, prepared)
 
     # -------------------------------------------------------------- public evaluation
+    # Policy (no silent NaN): the named methods raise NonFiniteError when a requested
+    # quantity is NaN (undefined, e.g. log of a negative number or inf - inf), naming it and
+    # theta; +-inf (an overflowed or genuinely infinite loss) is returned as it is. ``evaluate``
+    # (the optimizers' fast path) never raises for this: they report divergence instead.
+    def _checked(self, theta: Any, data: Any, order: int, lo: int = 0, hi: int | None = None
+                 ) -> np.ndarray:
+        """``evaluate`` with the NaN check on the requested entries ``out[lo:hi]``."""
+        th = self._theta(theta)
+        out = self.evaluate(th, data, order=order)
+        nan = np.isnan(out[lo:hi])
+        if nan.any():
+            self._raise_nan(th, out, lo + int(np.argmax(nan)))
+        return out
+
+    def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
+        p = len(self.params)
+        names = [s.name for s in self.params]
+        if i == 0:
+            what = "the loss value"
+        elif i <= p:
+            what = f"the gradient entry d/d{names[i - 1]}"
+        else:
+            r, c = np.triu_indices(p)
+            what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
+        raise NonFiniteError(
+            f"{what} is NaN at theta ({at}) on this data: the loss is undefined there (e.g. "
+            "log or sqrt of a negative number, 0/0 or inf - inf); choose parameters (or data) "
+            "where it is defined"
+        )
+
     def value(self, theta: Any, data: Any = None) -> float:
-        """The total loss (mean or sum over rows) at ``theta``."""
-        return float(self.evaluate(self._theta(theta), data, order=0)[0])
+        """The total loss (mean or sum over rows) at ``theta``.
+
+        Raises :class:`~symcalc.errors.NonFiniteError` when it is NaN; ``+-inf`` is returned.
+        """
+        return float(self._checked(theta, data, 0, 0, 1)[0])
 
     def grad(self, theta: Any, data: Any = None) -> np.ndarray:
-        """The gradient, shape ``(len(params),)``."""
-        return self.evaluate(self._theta(theta), data, order=1)[1:]
+        """The gradient, shape ``(len(params),)`` (NaN entries raise NonFiniteError)."""
+        return self._checked(theta, data, 1, 1)[1:]
 
     def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
         """Value and gradient from one pass over the data."""
-        out = self.evaluate(self._theta(theta), data, order=1)
+        out = self._checked(theta, data, 1)
         return float(out[0]), out[1:]
 
     def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
         """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
-        out = self.evaluate(self._theta(theta), data, order=2)
+        out = self._checked(theta, data, 2, 1 + len(self.params))
         return self._unpack_hessian(out)[2]
 
     def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
         """Value, gradient and Hessian from one pass (what Newton's method needs)."""
-        return self._unpack_hessian(self.evaluate(self._theta(theta), data, order=2))
+        return self._unpack_hessian(self._checked(theta, data, 2))
 
     def _unpack_hessian(self, out: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         p = len(self.params)

@@ -23,7 +23,7 @@ from typing import Any
 import sympy as sp
 
 from ._timeout import call_with_timeout
-from ._validate import as_finite_float, as_symbol, describe
+from ._validate import as_expr, as_finite_float, describe, resolve_symbol
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
 from .results import Result
 
@@ -419,31 +419,6 @@ def _is_zero(diff: sp.Expr) -> bool:
     return sp.simplify(diff) == 0
 
 
-def _as_expr(expr: Any) -> sp.Expr:
-    if isinstance(expr, str):
-        from .parsing import parse  # written in parallel; imported lazily
-
-        return parse(expr)
-    try:
-        out = sp.sympify(expr, strict=True)
-    except (sp.SympifyError, TypeError, ValueError):
-        out = None
-    if not isinstance(out, sp.Expr):
-        raise SymcalcError(
-            f"expr must be a SymPy expression, a number or a formula string; got {describe(expr)}"
-            f" of type {type(expr).__name__}"
-        )
-    return out
-
-
-def _resolve_var(var: Any, expr: sp.Expr) -> sp.Symbol:
-    if isinstance(var, str):  # match a symbol of that name in expr, whatever its assumptions
-        for s in expr.free_symbols:
-            if isinstance(s, sp.Symbol) and s.name == var.strip():
-                return s
-    return as_symbol(var, "var")
-
-
 def explain(
     expr: sp.Expr | str, var: sp.Symbol | str, *, timeout: float | None = 10.0
 ) -> Derivation:
@@ -493,11 +468,11 @@ def explain(
             raise SymcalcError(f"timeout must be > 0 seconds or None; got {timeout:g}")
     start = time.perf_counter()
     deadline = start + (timeout if timeout is not None else float("inf"))
-    e = _as_expr(expr)
+    e = as_expr(expr, "expr")
     if isinstance(var, (list, tuple, set)):
         raise SymbolError(f"var must be a single symbol; got the {type(var).__name__} "
                           f"{describe(var)} (call explain once per variable)")
-    x = _resolve_var(var, e)
+    x = resolve_symbol(var, e, "var")
     if _count_nodes(e, _MAX_NODES) > _MAX_NODES:
         return _too_large(e, x, deadline)
     taken = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)} | {x.name}

@@ -32,7 +32,7 @@ def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
     if isinstance(expr, str):
         from .parsing import parse
 
-        return parse(expr, symbols=list(names))
+        expr = parse(expr, symbols=list(names))
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
         return sp.sympify(expr)
     if isinstance(expr, sp.MatrixBase):

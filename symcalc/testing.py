@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice
+from ._validate import as_float_array
 from .results import Result
 
 __all__ = [

@@ -370,16 +370,9 @@ def test_integrate_bad_input():
         sc.integrate([x], (x, 0, 1))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("symcalc.parsing") is None, reason="no parser yet")
 def test_integrate_accepts_strings():
     r = sc.integrate("x^2", ("x", "0", "1"))
     assert r.exact == sp.Rational(1, 3) and r.agree
-
-
-@pytest.mark.skipif(importlib.util.find_spec("symcalc.parsing") is not None, reason="has parser")
-def test_integrate_string_without_parser_is_a_clear_error():
-    with pytest.raises(MissingDependencyError, match="symcalc.parsing is not available"):
-        sc.integrate("x^2", ("x", 0, 1))
 
 
 # ------------------------------------------------------------------------- plot_roc

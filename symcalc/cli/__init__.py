@@ -19,7 +19,7 @@ from ..errors import SymcalcError
 __all__ = ["main", "COMMANDS"]
 
 #: Sub-command modules, in the order ``symcalc --help`` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "diff", "limit", "integrate", "auc")
+COMMANDS: tuple[str, ...] = ("demo", "diff", "limit", "integrate", "auc", "fit")
 
 
 class _UsageError(Exception):
@@ -52,19 +52,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if getattr(args, "run", None) is None:
-            parser.print_help()
+            print(f"symcalc: error: a COMMAND is required, one of {', '.join(COMMANDS)} "
+                  "(see 'symcalc --help')", file=sys.stderr)
             return 2
         return int(args.run(args) or 0)
+    except SystemExit as exc:  # --help / --version: argparse exits; return its code instead
+        return exc.code if isinstance(exc.code, int) else 0
     except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(" ".join(str(exc).split()), file=sys.stderr)
         return 2
     except (SymcalcError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"symcalc: error: {message}", file=sys.stderr)
+        print(f"symcalc: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("symcalc: interrupted", file=sys.stderr)
         return 130
+    except RecursionError:
+        print("symcalc: error: the input is nested too deeply to process", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("symcalc: error: out of memory (the input is too large)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line, never a traceback
+        print(f"symcalc: internal error: {type(exc).__name__}: {_one_line(exc)} (please "
+              "report this)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 if __name__ == "__main__":  # pragma: no cover

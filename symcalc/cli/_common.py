@@ -35,10 +35,16 @@ def read_csv_columns(
         (the message names the row and column).
     """
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte or an over-long name
+        raise DataError(f"cannot use {str(path)[:80]!r} as a file name: {exc}") from None
+    if not exists:
         raise DataError(f"file not found: {path}")
-    if path.is_dir():
+    if is_dir:
         raise DataError(f"{path} is a directory, not a CSV file")
+    if not is_file:  # devices and pipes (/dev/zero, a FIFO) could be read forever
+        raise DataError(f"{path} is not a regular file; expected a CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))

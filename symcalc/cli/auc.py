@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         ax = fig.subplots()
         plot_roc(labels, scores, ax=ax, label=args.score, ci=args.ci, level=args.level,
                  pos_label=pos_label)
-        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        try:
+            fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        except ValueError as exc:  # e.g. an unknown file extension
+            raise DataError(f"--plot {args.plot!r}: {exc}") from None
         print(f"saved ROC plot to {args.plot}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -11,9 +12,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "limit",
         help="limit of a formula, symbolic and numeric",
         description="Compute a limit with sympy.limit (under a timeout) and cross-check it "
-        "numerically. Put '--' before a point that starts with '-', e.g. "
-        "symcalc limit 'exp(x)' x -- -oo",
+        "numerically. A point may be negative, e.g. symcalc limit 'exp(x)' x -oo",
     )
+    # Let points such as -oo or -1 through as positionals (see integrate.py); options are
+    # spelled with '--' (or -h).
+    p._negative_number_matcher = re.compile(r"^-(?!-).+$")
     p.add_argument("expr", help="formula, e.g. 'sin(x)/x' or '(1+1/n)^n'")
     p.add_argument("var", help="the variable, e.g. x")
     p.add_argument("point", help="a number, pi, oo or -oo")

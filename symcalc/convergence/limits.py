@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from .._timeout import call_with_timeout
-from .._validate import as_symbol, check_choice, check_positive, describe
+from .._validate import as_expr, check_choice, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
 from .sequence import analyze_sequence
@@ -133,8 +133,8 @@ def limit(
     >>> limit(1 / x, x, 0).symbolic is None  # -oo from the left, oo from the right
     True
     """
-    expr = _as_expr(expr)
-    var = _as_var(var, expr)
+    expr = as_expr(expr, "expr")
+    var = resolve_symbol(var, expr, "var")
     point = _as_point(point)
     check_choice(dir, ("+-", "+", "-"), "dir")
     if timeout is not None:
@@ -163,41 +163,6 @@ def limit(
 
 
 # ---------------------------------------------------------------------------- input checks
-def _parse(text: str, what: str) -> sp.Expr:
-    try:
-        from ..parsing import parse
-    except ImportError:  # pragma: no cover - the parser ships with symcalc
-        raise SymcalcError(
-            f"{what} was given as the string {text!r}, but symcalc.parsing is not available; "
-            "pass a SymPy expression instead"
-        ) from None
-    return parse(text)
-
-
-def _as_expr(expr: Any) -> sp.Expr:
-    if isinstance(expr, str):
-        expr = _parse(expr, "expr")
-    elif isinstance(expr, numbers.Number) and not isinstance(expr, (bool, np.bool_)):
-        if isinstance(expr, numbers.Complex) and not isinstance(expr, numbers.Real):
-            raise SymcalcError(f"expr must be real; got the complex number {expr!r}")
-        expr = sp.Float(expr) if isinstance(expr, (float, np.floating)) else sp.Integer(int(expr))
-    if not isinstance(expr, sp.Expr):
-        raise SymcalcError(
-            f"expr must be a SymPy expression or a formula string; got {describe(expr)} "
-            f"of type {type(expr).__name__}"
-        )
-    return expr
-
-
-def _as_var(var: Any, expr: sp.Expr) -> sp.Symbol:
-    symbol = as_symbol(var, "var")
-    if isinstance(var, str):  # match the expression's own symbol (keeps its assumptions)
-        for s in expr.free_symbols:
-            if isinstance(s, sp.Symbol) and s.name == symbol.name:
-                return s
-    return symbol
-
-
 _INFINITIES = {"oo": sp.oo, "+oo": sp.oo, "inf": sp.oo, "+inf": sp.oo, "infinity": sp.oo,
                "-oo": -sp.oo, "-inf": -sp.oo, "-infinity": -sp.oo}
 
@@ -206,7 +171,7 @@ def _as_point(point: Any) -> sp.Expr:
     original = point
     if isinstance(point, str):
         key = point.strip().lower()
-        point = _INFINITIES[key] if key in _INFINITIES else _parse(point, "point")
+        point = _INFINITIES[key] if key in _INFINITIES else as_expr(point, "point")
     elif isinstance(point, (bool, np.bool_)):
         raise SymcalcError(f"point must be a real number or oo/-oo; got {point!r}")
     elif isinstance(point, numbers.Real):

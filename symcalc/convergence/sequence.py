@@ -202,7 +202,21 @@ def analyze_sequence(values: Any) -> SequenceReport:
             f"At least 3 values are needed to judge convergence; got {n}.", n=n,
             pattern="too-few",
         )
+    # Values near the float64 limit can overflow intermediate steps (x - y, 2 * |d|): those
+    # are judged by the rules below on inf, never reported as RuntimeWarnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _analyze_finite(x, n)
+
+
+def _analyze_finite(x: np.ndarray, n: int) -> SequenceReport:
     d = np.diff(x)
+    if not np.isfinite(d).all():  # steps beyond float64 (values of both signs near 1e308):
+        j = int(np.flatnonzero(~np.isfinite(d))[-1]) + 1  # judge the tail after the last one
+        report = analyze_sequence(x[j:])
+        report.n = n
+        report.reason += (f" (Values up to index {j - 1} were skipped: the step before "
+                          "index {j} overflows float64.)").replace("{j}", str(j))
+        return report
     noise = 4 * _EPS * np.maximum(np.abs(x[:-1]), np.abs(x[1:])) + 1e-300
     significant = np.flatnonzero(np.abs(d) > noise)
     if significant.size == 0:
@@ -218,6 +232,11 @@ def analyze_sequence(values: Any) -> SequenceReport:
     if flat >= 2 or (flat == 1 and dyn.kind in converging_kinds):
         return _settled_report(x, flat, dyn, float(noise[-1]))
     return _report_from_dynamics(x, d, dyn, float(noise[-1]))
+
+
+def _exp(v: float) -> float:
+    """``exp`` that overflows to inf instead of raising (rates of wildly growing steps)."""
+    return math.exp(v) if v < 709.0 else math.inf
 
 
 def _fit_slope(u: np.ndarray, v: np.ndarray) -> tuple[float, float]:
@@ -254,15 +273,15 @@ def _dynamics(d: np.ndarray, noise: np.ndarray) -> _Dynamics:
     dyn = _Dynamics("undetermined", alternating, irregular, power=power,
                     amplitude=float(abs(tail[-1])))
     if median_lr > math.log(1.05) and size[-1] > 2 * size[0]:
-        dyn.kind, dyn.growth, dyn.rate = "diverging", math.exp(median_lr), math.exp(median_lr)
+        dyn.kind, dyn.growth, dyn.rate = "diverging", _exp(median_lr), _exp(median_lr)
         return dyn
     order = _superlinear_order(log_ratio, reliable)
     if order is not None:
-        dyn.kind, dyn.order, dyn.rate = "superlinear", order, float(math.exp(log_ratio[-1]))
+        dyn.kind, dyn.order, dyn.rate = "superlinear", order, float(_exp(log_ratio[-1]))
         return dyn
-    rate = math.exp(median_lr)
+    rate = _exp(median_lr)
     shrinking = (power > 0.3) if alternating else (power > 1.1)
-    if not shrinking and not (math.isfinite(geo) and math.exp(geo) < 0.9 and res_geo < 0.5):
+    if not shrinking and not (math.isfinite(geo) and _exp(geo) < 0.9 and res_geo < 0.5):
         if alternating:
             dyn.kind = "oscillating"
         elif not irregular and power < 0.9:
@@ -272,7 +291,7 @@ def _dynamics(d: np.ndarray, noise: np.ndarray) -> _Dynamics:
         return dyn
     dyn.rate = rate
     if irregular:
-        dyn.kind, dyn.rate = "linear", min(math.exp(geo), 0.999) if math.isfinite(geo) else rate
+        dyn.kind, dyn.rate = "linear", min(_exp(geo), 0.999) if math.isfinite(geo) else rate
         return dyn
     if rate > 0.9 and (res_pow < res_geo or rate > 0.98):
         dyn.kind, dyn.order = "sublinear", "sublinear"

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .._validate import describe
-from ..errors import SymcalcError
+from .._timeout import call_with_timeout
+from .._validate import check_positive, describe
+from ..errors import NonFiniteError, SymbolicTimeout, SymcalcError
 from ..results import Result
 
 __all__ = ["stable_learning_rate", "StabilityReport"]
@@ -66,7 +67,9 @@ class StabilityReport(Result):
     hessian_expr: Any = None
 
 
-def stable_learning_rate(loss: Any, data: Any = None, at: Any = None) -> StabilityReport:
+def stable_learning_rate(
+    loss: Any, data: Any = None, at: Any = None, *, timeout: float | None = 2.0
+) -> StabilityReport:
     """The largest learning rate for which gradient descent on ``loss`` is stable.
 
     Gradient descent on a quadratic converges iff ``|1 - eta * lambda| < 1`` for every
@@ -83,6 +86,10 @@ def stable_learning_rate(loss: Any, data: Any = None, at: Any = None) -> Stabili
         Data columns, required when the loss has data symbols.
     at : array-like or mapping, optional
         Parameters where the Hessian is evaluated; required only when it depends on them.
+    timeout : float or None
+        Seconds allowed for the symbolic formula of the exact bound (expanding the Hessian
+        entries and, up to 4x4, its eigenvalues); when it runs out the numeric bound is still
+        returned, with ``expression=None``. ``None`` means no limit.
 
     Returns
     -------
@@ -128,8 +135,15 @@ def stable_learning_rate(loss: Any, data: Any = None, at: Any = None) -> Stabili
     p = len(loss.params)
     if not (hess_sym.free_symbols & params):
         h = compiled.hessian(np.zeros(p), data)
-        total = _total_hessian_expr(hess_sym, loss)
-        return _exact_report(h, total, loss)
+        if timeout is not None:
+            timeout = check_positive(timeout, "timeout")
+        try:
+            total, lam_expr = call_with_timeout(
+                _symbolic_bound, hess_sym, loss, timeout=timeout, what="the symbolic bound"
+            )
+        except SymbolicTimeout:  # huge expansions: the numeric bound stands on its own
+            total = lam_expr = None
+        return _exact_report(h, total, lam_expr)
     if at is None:
         used = sorted(s.name for s in hess_sym.free_symbols & params)
         raise SymcalcError(
@@ -173,10 +187,19 @@ def _lambda_max_expr(total: sp.Matrix) -> sp.Expr | None:
     return None
 
 
-def _exact_report(h: np.ndarray, total: sp.Matrix, loss: Any) -> StabilityReport:
+def _symbolic_bound(hess_sym: sp.Matrix, loss: Any) -> tuple[sp.Matrix, sp.Expr | None]:
+    """The total Hessian in data means and its largest eigenvalue (runs under a timeout)."""
+    total = _total_hessian_expr(hess_sym, loss)
+    return total, _lambda_max_expr(total)
+
+
+def _exact_report(h: np.ndarray, total: sp.Matrix | None, lam_expr: sp.Expr | None
+                  ) -> StabilityReport:
+    if not np.all(np.isfinite(h)):
+        raise NonFiniteError("the Hessian is not finite for this data (it overflows); scale "
+                             "the data columns")
     eig = np.linalg.eigvalsh(h)
     lam_max, lam_min = float(eig[-1]), float(eig[0])
-    lam_expr = _lambda_max_expr(total)
     expression = None if lam_expr is None else sp.UnevaluatedExpr(2) / lam_expr
     if lam_max <= 0:
         return StabilityReport(

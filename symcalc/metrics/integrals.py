@@ -13,8 +13,8 @@ import sympy as sp
 from scipy.integrate import IntegrationWarning, quad
 
 from .._timeout import call_with_timeout
-from .._validate import as_symbol, check_positive, describe
-from ..errors import MissingDependencyError, SymbolError, SymbolicTimeout, SymcalcError
+from .._validate import as_expr, check_positive, describe, resolve_symbol
+from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
 
 __all__ = ["integrate", "IntegralReport"]
@@ -51,44 +51,14 @@ class IntegralReport(Result):
     bounds: tuple[sp.Basic, sp.Basic]
 
 
-def _parse(text: str, what: str) -> sp.Basic:
-    try:
-        from ..parsing import parse
-    except ImportError:
-        raise MissingDependencyError(
-            f"{what} was given as text {text!r}, but symcalc.parsing is not available in this "
-            "build; pass a SymPy expression instead"
-        ) from None
-    return parse(text)
-
-
-def _as_expr(value: Any, what: str) -> sp.Basic:
-    if isinstance(value, str):
-        return _parse(value, what)
-    if isinstance(value, (sp.Basic, int, float, np.number)):
-        return sp.sympify(value)
-    raise SymcalcError(
-        f"{what} must be a SymPy expression, a number or a formula string; got "
-        f"{describe(value)} of type {type(value).__name__}"
-    )
-
-
 def _as_bound(value: Any, name: str) -> sp.Basic:
-    bound = _as_expr(value, name)
+    bound = as_expr(value, name)
     if bound.free_symbols:
         names = ", ".join(sorted(str(s) for s in bound.free_symbols))
         raise SymbolError(f"{name} must be a number, oo or -oo; got {bound} with symbols {names}")
     if bound.is_extended_real is not True:
         raise SymcalcError(f"{name} must be a real number, oo or -oo; got {bound}")
     return bound
-
-
-def _resolve_var(var: Any, expr: sp.Basic) -> sp.Symbol:
-    if isinstance(var, str):
-        for sym in expr.free_symbols:
-            if isinstance(sym, sp.Symbol) and sym.name == var.strip():
-                return sym
-    return as_symbol(var, "integration variable")
 
 
 def _sympy_integrate(expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic) -> sp.Basic:
@@ -115,7 +85,10 @@ def _numeric(
     expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic
 ) -> tuple[float, float, str | None]:
     """quad's value and error estimate, and a note when quad warned or failed."""
-    fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
+    try:
+        fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
+    except Exception as exc:  # noqa: BLE001 - a function NumPy/SciPy cannot evaluate
+        return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
 
     def f(t: float) -> float:
         v = complex(fn(t))
@@ -223,8 +196,13 @@ def integrate(
         raise SymcalcError(f"limits must be a tuple (t, a, b); got {describe(limits)}")
     if timeout is not None:
         timeout = check_positive(timeout, "timeout") if timeout != math.inf else None
-    integrand = _as_expr(expr, "expr")
-    var = _resolve_var(limits[0], integrand)
+    integrand = as_expr(expr, "expr")
+    if integrand.has(sp.zoo, sp.nan):
+        raise SymcalcError(
+            f"the integrand {describe(integrand, 80)} contains an undefined value (zoo or nan, "
+            "e.g. from 1/0 or log(0)); fix the formula"
+        )
+    var = resolve_symbol(limits[0], integrand, "integration variable")
     a, b = _as_bound(limits[1], "lower bound a"), _as_bound(limits[2], "upper bound b")
     exact, why = _exact(integrand, var, a, b, timeout)
     others = sorted(str(sym) for sym in integrand.free_symbols - {var})

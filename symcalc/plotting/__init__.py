@@ -7,5 +7,6 @@ Each area adds its helper module here with one re-export line.
 from __future__ import annotations
 
 from .roc import plot_roc
+from .descent import plot_contour, plot_gradient_field, plot_loss_curve
 
-__all__ = ["plot_roc"]
+__all__ = ["plot_roc", "plot_loss_curve", "plot_contour", "plot_gradient_field"]

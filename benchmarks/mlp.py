@@ -1,0 +1,135 @@
+"""One training epoch of an MLP 16 -> 64 -> 64 -> 1 (tanh, MSE, SGD, batch 256).
+
+symcalc.nn (activation derivatives compiled from SymPy) against a hand-written NumPy
+backpropagation of the same network in the same process, and PyTorch eager (float64, CPU)
+when torch is installed. Each epoch includes the shuffle and the per-batch loss value, as a
+training loop reports it. Ratios are time / hand-written NumPy time (lower is better).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from ._util import have, table, timeit
+
+SIZES = (16, 64, 64, 1)
+BATCH = 256
+LR = 0.01
+
+
+def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, SIZES[0]))
+    y = np.sin(X[:, :3].sum(axis=1, keepdims=True))
+    return X, y
+
+
+def _init() -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    out = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        out += [rng.uniform(-limit, limit, size=(fan_in, fan_out)), np.zeros(fan_out)]
+    return out
+
+
+def numpy_epoch(
+    weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> float:
+    """Hand-written backprop: the reference a NumPy programmer would write."""
+    W1, b1, W2, b2, W3, b3 = weights
+    order = rng.permutation(len(X))
+    Xs, ys = X.take(order, axis=0), y.take(order, axis=0)
+    total = 0.0
+    for s in range(0, len(X), BATCH):
+        xb, yb = Xs[s : s + BATCH], ys[s : s + BATCH]
+        a1 = np.tanh(xb @ W1 + b1)
+        a2 = np.tanh(a1 @ W2 + b2)
+        out = a2 @ W3 + b3
+        err = out - yb
+        total += float(np.mean(err * err)) * len(xb)
+        d3 = (2.0 / err.size) * err
+        d2 = (d3 @ W3.T) * (1.0 - a2 * a2)
+        d1 = (d2 @ W2.T) * (1.0 - a1 * a1)
+        W3 -= LR * (a2.T @ d3)
+        b3 -= LR * d3.sum(axis=0)
+        W2 -= LR * (a1.T @ d2)
+        b2 -= LR * d2.sum(axis=0)
+        W1 -= LR * (xb.T @ d1)
+        b1 -= LR * d1.sum(axis=0)
+    return total / len(X)
+
+
+def _symcalc_model():
+    from symcalc import nn
+
+    model = nn.Sequential([nn.Dense(SIZES[1], "tanh", input_dim=SIZES[0]),
+                           nn.Dense(SIZES[2], "tanh"), nn.Dense(SIZES[3])], seed=0)
+    model.compile(optimizer="sgd", loss="mse", learning_rate=LR)
+    model.set_weights(_init())
+    return model
+
+
+def _torch_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
+    import torch
+
+    torch.set_num_threads(1)
+    net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64),
+                              torch.nn.Tanh(), torch.nn.Linear(64, 1)).double()
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    loss_fn = torch.nn.MSELoss()
+
+    def epoch() -> None:
+        order = torch.randperm(len(Xt))
+        Xs, ys = Xt[order], yt[order]
+        for s in range(0, len(Xt), BATCH):
+            opt.zero_grad()
+            loss = loss_fn(net(Xs[s : s + BATCH]), ys[s : s + BATCH])
+            loss.backward()
+            opt.step()
+            loss.item()
+
+    return epoch
+
+
+def run(quick: bool) -> str:
+    """BLAS is limited to one thread (threadpoolctl, when installed) so that the small
+    per-batch matrix products are timed without thread contention on shared machines."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return _run(quick, "default BLAS threads")
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(quick, "1 BLAS thread")
+
+
+def _run(quick: bool, threads: str) -> str:
+    n = 4096 if quick else 65536
+    repeats = 3 if quick else 7
+    X, y = _data(n)
+    model = _symcalc_model()
+    w = _init()
+    rng = np.random.default_rng(2)
+    # interleaved repeats, so load changes on a shared machine hit both sides alike
+    runs = {"numpy": lambda: numpy_epoch(w, X, y, rng),
+            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2)}
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeats):
+        for key, fn in runs.items():
+            times[key].append(timeit(fn, repeats=1, warmup=0 if times[key] else 1))
+    t_numpy, t_symcalc = (statistics.median(times[k]) for k in ("numpy", "symcalc"))
+    rows = [("hand-written NumPy backprop", t_numpy * 1e3, 1.0),
+            ("symcalc.nn Sequential.fit", t_symcalc * 1e3, t_symcalc / t_numpy)]
+    if have("torch"):  # pragma: no cover - optional peer
+        t_torch = timeit(_torch_epoch_fn(X, y), repeats=repeats)
+        rows.append(("PyTorch eager (float64, 1 thread)", t_torch * 1e3, t_torch / t_numpy))
+    else:
+        rows.append(("PyTorch eager", "not installed", "-"))
+    return table(
+        f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}, {threads}",
+        ("implementation", "ms / epoch", "ratio vs NumPy"),
+        rows,
+    )

@@ -1,0 +1,98 @@
+"""The chain-rule equations of a Sequential network, as LaTeX (for notebooks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Sequential
+
+__all__ = ["BackpropEquations", "backprop_equations"]
+
+
+@dataclass
+class BackpropEquations:
+    """The forward and backward equations of a network, one group per layer.
+
+    Attributes
+    ----------
+    latex : str
+        All equations in one ``aligned`` environment (``str(eq)`` returns it).
+    layers : list of list of str
+        Per layer (1-based order), its LaTeX equations (forward, delta, gradients).
+    loss : list of str
+        The loss and the output delta.
+    """
+
+    latex: str
+    layers: list[list[str]] = field(default_factory=list)
+    loss: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.latex
+
+    def _repr_latex_(self) -> str:
+        return f"$$\n{self.latex}\n$$"
+
+
+def _at(expr: sp.Expr, symbol: sp.Symbol, l: int) -> str:
+    """LaTeX of ``expr`` with the activation symbol replaced by ``z^{(l)}``."""
+    return sp.latex(expr.xreplace({symbol: sp.Symbol(f"z^{{({l})}}")}))
+
+
+def _partial(wrt: str) -> str:
+    return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {wrt}}}"
+
+
+def backprop_equations(model: Sequential) -> BackpropEquations:
+    """Build the equations; see :meth:`symcalc.nn.Sequential.backprop_equations`."""
+    n_layers = len(model.layers)
+    per_layer: list[list[str]] = []
+    for l, layer in enumerate(model.layers, start=1):
+        act = layer.activation
+        bias = f" + b^{{({l})}}" if layer.use_bias else ""
+        eqs = [f"z^{{({l})}} &= a^{{({l - 1})}} W^{{({l})}}{bias}"]
+        value, deriv = act.latex()
+        at = _at(act.expr, act.symbol, l)
+        eqs.append(rf"a^{{({l})}} &= \sigma_{{{l}}}(z^{{({l})}}) = {at} \quad "
+                   rf"\left(\sigma_{{{l}}}(z) = {value},\ \sigma_{{{l}}}'(z) = {deriv}\right)")
+        per_layer.append(eqs)
+    L = n_layers
+    out = model.layers[-1].activation if model.layers else None
+    loss_eqs: list[str] = []
+    if model.loss is not None and out is not None:
+        ell, dell = model.loss.latex()
+        mean = r"\frac{1}{n k}"
+        loss_eqs.append(rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
+                        rf"y_{{ij}}\right), \quad \ell(\hat{{y}}, y) = {ell}")
+        if model._fused:
+            loss_eqs.append(rf"\delta^{{({L})}} &= {mean}\left(\sigma(z^{{({L})}}) - y\right)"
+                            r" \quad \text{(sigmoid and cross-entropy combined on the logits)}")
+        else:
+            factor = "" if out.is_identity else (
+                rf" \odot \left({_at(out.derivative, out.symbol, L)}\right)")
+            loss_eqs.append(rf"\delta^{{({L})}} &= {mean} \left. {dell} "
+                            rf"\right|_{{\hat{{y}} = a^{{({L})}}}}{factor}")
+    for l in range(L - 1, 0, -1):
+        act = model.layers[l - 1].activation
+        back = rf"\delta^{{({l + 1})}} W^{{({l + 1})\top}}"
+        if not act.is_identity:
+            deriv = _at(act.derivative, act.symbol, l)
+            back = rf"\left({back}\right) \odot \left({deriv}\right)"
+        per_layer[l - 1].append(rf"\delta^{{({l})}} &= {back}")
+    for l, layer in enumerate(model.layers, start=1):
+        grads = rf"{_partial(f'W^{{({l})}}')} &= a^{{({l - 1})\top}} \delta^{{({l})}}"
+        if layer.use_bias:
+            grads += rf", \quad {_partial(f'b^{{({l})}}')} = \mathbf{{1}}^\top \delta^{{({l})}}"
+        per_layer[l - 1].append(grads)
+    lines = ["a^{(0)} &= X"]
+    for eqs in per_layer:
+        lines += eqs[:2]
+    lines += loss_eqs
+    for eqs in reversed(per_layer):
+        lines += eqs[2:]
+    latex = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    return BackpropEquations(latex=latex, layers=per_layer, loss=loss_eqs)

@@ -1,0 +1,216 @@
+"""Activation functions as SymPy expressions in one symbol, compiled with their derivatives.
+
+Every activation is a SymPy expression ``sigma(z)``; its derivative ``sigma'(z)`` is derived
+by :func:`sympy.diff` (never written by hand), and the pair is compiled together through the
+one compile path, :func:`symcalc.compile.compile_elementwise`, so that e.g. ``tanh(z)`` is
+evaluated once for both. Users may pass any SymPy expression in exactly one free symbol.
+
+>>> import sympy as sp
+>>> act = get_activation("tanh")
+>>> act.derivative
+1 - tanh(z)**2
+>>> a, da = act.value_and_derivative([0.0])
+>>> float(a[0]), float(da[0])
+(0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Union
+
+import numpy as np
+import sympy as sp
+
+from .._validate import describe
+from ..errors import SymbolError, SymcalcError
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "Z"]
+
+#: The symbol every built-in activation is written in (real, so ``|z|`` differentiates to sign).
+Z = sp.Symbol("z", real=True)
+
+_SIGMOID = 1 / (1 + sp.exp(-Z))
+
+#: Built-in activations by name (Keras names). ``elu`` uses ``alpha = 1``.
+ACTIVATIONS: dict[str, sp.Expr] = {
+    "linear": Z,
+    "relu": sp.Max(0, Z),
+    "tanh": sp.tanh(Z),
+    "sigmoid": _SIGMOID,
+    "softplus": sp.log(1 + sp.exp(Z)),
+    "elu": sp.Piecewise((Z, Z > 0), (sp.exp(Z) - 1, True)),
+    "swish": Z * _SIGMOID,
+}
+
+ActivationLike = Union[str, sp.Expr, "Activation", None]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> Any:
+    """The shared compile path, cached so equal expressions are compiled once per process."""
+    from ..compile import compile_elementwise
+
+    try:
+        return compile_elementwise(list(exprs), list(symbols))
+    except SymcalcError:
+        raise
+    except Exception as exc:  # unsupported SymPy functions in user expressions
+        raise SymcalcError(
+            f"could not compile {', '.join(map(str, exprs))} to NumPy code: {exc}"
+        ) from None
+
+
+def _unchecked(fn: Any) -> Any:
+    """``fn`` (an ElementwiseFunction) without its per-call conversions and errstate, for the
+    training loop, which passes float64 arrays of one shape inside ``np.errstate``. A probe
+    compares it with the checked call; on any difference the checked call is used."""
+    kernel = getattr(fn, "_fn", None)
+    if kernel is None:  # pragma: no cover - depends on the compile module's internals
+        return fn
+
+    def fast(*cols: np.ndarray) -> tuple[np.ndarray, ...]:
+        outs = kernel((), cols, cols[0].shape)
+        return tuple(o if getattr(o, "dtype", None) == np.float64 else
+                     np.asarray(o, dtype=np.float64) for o in outs)
+
+    probe = [np.linspace(-2.0, 2.0, 6).reshape(2, 3) + 0.25 * i for i in range(len(fn.args))]
+    try:
+        with np.errstate(all="ignore"):
+            same = all(np.array_equal(np.broadcast_to(a, b.shape), b, equal_nan=True)
+                       for a, b in zip(fast(*probe), fn(*probe)))
+    except Exception:  # pragma: no cover - a changed calling convention
+        same = False
+    return fast if same else fn
+
+
+def _heaviside_zero_at_zero(expr: sp.Expr) -> sp.Expr:
+    """Give every ``Heaviside(u)`` the explicit value ``H(0) = 0`` (the subgradient Keras and
+    PyTorch use for relu at the kink)."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Heaviside) and (len(e.args) == 1 or e.args[1] == sp.S.Half),
+        lambda e: sp.Heaviside(e.args[0], 0),
+    )
+
+
+class Activation:
+    """An elementwise activation ``sigma(z)`` with its symbolic derivative ``sigma'(z)``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression in exactly one free symbol.
+    name : str, optional
+        Shown in summaries; defaults to the expression's text.
+
+    Attributes
+    ----------
+    expr, derivative : sympy.Expr
+        ``sigma`` and ``d sigma / d symbol`` (``Heaviside`` is taken with ``H(0) = 0``).
+    symbol : sympy.Symbol
+        The free symbol (replaced by a real symbol of the same name).
+    is_identity : bool
+        True for ``sigma(z) = z``; the network then skips the activation entirely.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> t = sp.Symbol("t")
+    >>> Activation(t * sp.tanh(sp.log(1 + sp.exp(t)))).derivative  # doctest: +ELLIPSIS
+    t*(1 - tanh(log(exp(t) + 1))**2)*exp(t)/(exp(t) + 1) + tanh(log(exp(t) + 1))
+    """
+
+    def __init__(self, expr: sp.Expr, name: str | None = None) -> None:
+        if not isinstance(expr, sp.Basic):
+            raise SymcalcError(f"activation must be a SymPy expression; got {describe(expr)}")
+        expr = sp.sympify(expr)
+        free = sorted(expr.free_symbols, key=str)
+        if len(free) != 1:
+            found = ", ".join(map(str, free)) if free else "none"
+            raise SymbolError(
+                f"activation expression {expr} must have exactly one free symbol (the "
+                f"pre-activation z); found {len(free)}: {found}"
+            )
+        old = free[0]
+        sym = old if old.is_real else sp.Symbol(old.name, real=True)
+        self.symbol: sp.Symbol = sym
+        self.expr: sp.Expr = expr.xreplace({old: sym})
+        derivative = _heaviside_zero_at_zero(sp.diff(self.expr, sym))
+        if derivative.has(sp.Derivative, sp.Subs):
+            raise SymbolError(
+                f"activation {expr} could not be differentiated symbolically (got {derivative}); "
+                "use SymPy functions with known derivatives"
+            )
+        self.derivative: sp.Expr = derivative
+        self.name: str = name if name is not None else str(expr)
+        self.is_identity: bool = self.expr == sym
+        self._both = self._value = self._fast_both = self._fast_value = None
+
+    def value_and_derivative(self, z: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(sigma(z), sigma'(z))`` elementwise, from one compiled function."""
+        if self._both is None:
+            self._both = _compiled((self.expr, self.derivative), (self.symbol,))
+        return self._both(z)
+
+    def __call__(self, z: Any) -> np.ndarray:
+        """``sigma(z)`` elementwise (the forward pass of prediction)."""
+        if self._value is None:
+            self._value = _compiled((self.expr,), (self.symbol,))
+        return self._value(z)[0]
+
+    def _kernels(self) -> tuple[Any, Any]:
+        """Unchecked ``(sigma, sigma')`` and ``sigma`` kernels for the layers' hot loop."""
+        if self._fast_both is None:
+            self._fast_both = _unchecked(_compiled((self.expr, self.derivative), (self.symbol,)))
+            self._fast_value = _unchecked(_compiled((self.expr,), (self.symbol,)))
+        return self._fast_both, self._fast_value
+
+    def is_sigmoid(self) -> bool:
+        """Whether this is the logistic sigmoid (enables the stable cross-entropy form)."""
+        expr = self.expr.xreplace({self.symbol: Z})
+        if expr == _SIGMOID:
+            return True
+        # other spellings, e.g. exp(z)/(1 + exp(z)); only small expressions are simplified
+        return sp.count_ops(expr) <= 20 and sp.simplify(expr - _SIGMOID) == 0
+
+    def latex(self) -> tuple[str, str]:
+        """LaTeX of ``sigma(z)`` and ``sigma'(z)`` (written in the symbol ``z``)."""
+        sub = {self.symbol: sp.Symbol("z")}
+        return sp.latex(self.expr.xreplace(sub)), sp.latex(self.derivative.xreplace(sub))
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r}: {self.expr}, derivative {self.derivative})"
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin(name: str) -> Activation:
+    return Activation(ACTIVATIONS[name], name=name)
+
+
+def get_activation(spec: ActivationLike) -> Activation:
+    """An :class:`Activation` from a name, a SymPy expression, an Activation or None (linear).
+
+    Raises
+    ------
+    SymcalcError
+        For an unknown name (the allowed names are listed).
+    SymbolError
+        For an expression whose number of free symbols is not one.
+    """
+    if spec is None:
+        return _builtin("linear")
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str):
+        if spec not in ACTIVATIONS:
+            raise SymcalcError(
+                f"activation must be one of {', '.join(map(repr, ACTIVATIONS))} or a SymPy "
+                f"expression in one symbol; got {spec!r}"
+            )
+        return _builtin(spec)
+    if isinstance(spec, sp.Basic):
+        return Activation(spec)
+    raise SymcalcError(
+        f"activation must be a name ({', '.join(map(repr, ACTIVATIONS))}), a SymPy expression "
+        f"in one symbol or None; got {describe(spec)} of type {type(spec).__name__}"
+    )
