@@ -85,10 +85,15 @@ class _ToSymEngine:
     symbols become assumption-free placeholders ``_s<i>`` (SymEngine drops assumptions, and
     its CSE names temporaries ``x0, x1, ...``, which could collide with user names)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, opaque: bool = False) -> None:
         self.memo: dict[int, tuple[sp.Basic, Any]] = {}
         self.fwd: dict[sp.Symbol, sp.Symbol] = {}
         self.templates: dict[type, Any] = {}
+        #: opaque=True (CSE needs no calculus): functions SymEngine lacks become undefined
+        #: functions ``_F<i>`` handled in C++ only, and ``functions`` maps them back
+        self.opaque = opaque
+        self.functions: dict[str, type] = {}
+        self._names: dict[type, str] = {}
 
     def placeholder(self, sym: sp.Symbol) -> sp.Symbol:
         if sym not in self.fwd:
@@ -117,6 +122,14 @@ class _ToSymEngine:
         elif isinstance(e, sp.Function) and not isinstance(e, (sp.Piecewise, sp.Max, sp.Min)):
             # a function SymEngine wraps (Expit, log1p, ...): fill a cached template's slots
             cls = type(e)
+            if self.opaque:
+                if cls not in self._names:
+                    self._names[cls] = name = f"_F{len(self._names)}"
+                    self.functions[name] = cls
+                fn = _se.Function(self._names[cls])
+                out = fn(*[self(a) for a in e.args])
+                self.memo[id(e)] = (e, out)
+                return out
             slots = [_se.Symbol(f"_slot{i}") for i in range(len(e.args))]
             key = (cls, len(e.args))
             if key not in self.templates:
@@ -142,19 +155,21 @@ _FUNCS = {
 }
 
 
-def _to_sympy(e: Any, memo: dict[Any, sp.Basic], rename: dict[sp.Symbol, sp.Symbol]) -> sp.Basic:
+def _to_sympy(e: Any, memo: dict[Any, sp.Basic], rename: dict[sp.Symbol, sp.Symbol],
+              functions: dict[str, type] | None = None) -> sp.Basic:
     """SymEngine -> SymPy, building nodes unevaluated: SymEngine's results are already
     canonical, and re-evaluating them is where SymPy spends nearly all its time on big losses
     (assumption queries). ``exp`` is rebuilt as ``exp`` (SymEngine stores ``E**u``)."""
     out = memo.get(e)
     if out is not None:
         return out
+    functions = functions or {}
     kind = type(e).__name__
     if not e.args:
         out = e._sympy_()
         out = rename.get(out, out)
     elif kind in ("Add", "Mul"):
-        kids = [_to_sympy(a, memo, rename) for a in e.args]
+        kids = [_to_sympy(a, memo, rename, functions) for a in e.args]
         # SymPy's canonical argument order (number first), so the result is the very
         # expression SymPy's evaluation would build, and pattern rewrites see what they expect
         numbers = [k for k in kids if k.is_Number]
@@ -164,20 +179,24 @@ def _to_sympy(e: Any, memo: dict[Any, sp.Basic], rename: dict[sp.Symbol, sp.Symb
     elif kind == "Pow":
         base, power = e.args
         if type(base).__name__ == "Exp1":
-            out = sp.exp(_to_sympy(power, memo, rename), evaluate=False)
+            out = sp.exp(_to_sympy(power, memo, rename, functions), evaluate=False)
         else:
-            out = sp.Pow(_to_sympy(base, memo, rename), _to_sympy(power, memo, rename), evaluate=False)
+            out = sp.Pow(_to_sympy(base, memo, rename, functions), _to_sympy(power, memo, rename, functions), evaluate=False)
+    elif kind == "FunctionSymbol" and e.get_name() in functions:
+        cls = functions[e.get_name()]
+        out = cls(*[_to_sympy(a, memo, rename, functions) for a in e.args], evaluate=False)
     elif kind == "PyFunction" or kind in _FUNCS:
         cls = e.pyobject().func if kind == "PyFunction" else getattr(sp, kind)
-        out = cls(*[_to_sympy(a, memo, rename) for a in e.args], evaluate=False)
+        out = cls(*[_to_sympy(a, memo, rename, functions) for a in e.args], evaluate=False)
     else:  # anything else (Piecewise, ...): SymEngine's own evaluated conversion
         out = sp.sympify(e._sympy_()).xreplace(rename)
     memo[e] = out
     return out
 
 
-def _back(e: Any, inverse: dict[sp.Symbol, sp.Symbol], memo: dict | None = None) -> sp.Expr:
-    return _to_sympy(e, {} if memo is None else memo, inverse)
+def _back(e: Any, inverse: dict[sp.Symbol, sp.Symbol], memo: dict | None = None,
+          functions: dict[str, type] | None = None) -> sp.Expr:
+    return _to_sympy(e, {} if memo is None else memo, inverse, functions)
 
 
 def _unevaluated(e: sp.Basic) -> bool:
@@ -220,7 +239,7 @@ def cse(
     if not available() or not _convertible(outputs):
         return None
     try:
-        conv = _ToSymEngine()
+        conv = _ToSymEngine(opaque=True)
         converted = [conv(sp.sympify(o)) for o in outputs]
         inv = conv.inverse()
         pairs, reduced = _se.cse(converted)
@@ -228,8 +247,9 @@ def cse(
         for i, (lhs, _) in enumerate(pairs):
             back[sp.Symbol(str(lhs))] = sp.Symbol(f"{temp_prefix}{i}")
         memo: dict[Any, sp.Basic] = {}
-        assignments = [(back[sp.Symbol(str(lhs))], _back(rhs, back, memo)) for lhs, rhs in pairs]
-        return assignments, [_back(r, back, memo) for r in reduced]
+        fns = conv.functions
+        assignments = [(back[sp.Symbol(str(lhs))], _back(rhs, back, memo, fns)) for lhs, rhs in pairs]
+        return assignments, [_back(r, back, memo, fns) for r in reduced]
     except (TypeError, ValueError, AttributeError, RuntimeError, NotImplementedError,
             sp.SympifyError):
         return None

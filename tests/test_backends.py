@@ -291,3 +291,28 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.array", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'symcalc\[dask\]'"):
         _dask._dask()
+
+
+# ---------------------------------------------------------------- consumers run unchanged
+@needs_dask
+def test_descent_and_minimize_run_unchanged_on_dask(dask_data):
+    loss, data, _ = PROBLEMS["logistic"]
+    lazy = {k: dask_data["arrays"][k] for k in ("x", "y")}
+    for options in ({"learning_rate": 0.5, "epochs": 30},
+                    {"learning_rate": 0.1, "epochs": 2, "batch_size": 512, "seed": 0}):
+        eager = sc.gradient_descent(loss, data, x0=[0.0, 0.0], **options)
+        blockwise = sc.gradient_descent(loss, lazy, x0=[0.0, 0.0], **options)
+        np.testing.assert_allclose(blockwise.x, eager.x, rtol=1e-10)
+    newton = sc.minimize(loss, data, [0.0, 0.0], method="newton")
+    np.testing.assert_allclose(sc.minimize(loss, lazy, [0.0, 0.0], method="newton").x, newton.x, rtol=1e-10)
+
+
+@needs_numba
+def test_descent_and_minimize_accept_the_numba_backend(numba_losses):
+    loss, data, _ = PROBLEMS["logistic"]
+    ref = sc.minimize(loss, data, [0.0, 0.0], method="newton")
+    fused = sc.minimize(loss, data, [0.0, 0.0], method="newton", backend="numba")
+    assert fused.converged
+    np.testing.assert_allclose(fused.x, ref.x, rtol=1e-10)
+    gd = sc.gradient_descent(loss, data, x0=[0.0, 0.0], learning_rate=0.5, epochs=20, backend="numba")
+    np.testing.assert_allclose(gd.x, sc.gradient_descent(loss, data, x0=[0.0, 0.0], learning_rate=0.5, epochs=20).x, rtol=1e-10)
