@@ -224,8 +224,8 @@ def _memory_table(quick: bool) -> str:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     rows = []
     for which in ("hand", "numpy", "numba"):
-        if which == "numba" and not have("numba"):
-            continue
+        if which == "numba" and (quick or not have("numba")):
+            continue  # (quick: a second numba compile in the child would double the run time)
         res = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(n), which, root],
                              capture_output=True, text=True, check=True)
         info = json.loads(res.stdout.strip().splitlines()[-1])
