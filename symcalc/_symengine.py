@@ -60,7 +60,12 @@ def _safe_types() -> tuple[type, ...]:
     )
 
 
-def _convertible(exprs: Sequence[sp.Basic]) -> bool:
+#: Functions SymEngine converts but cannot differentiate (it returns an unevaluated
+#: ``Derivative``): derivatives of expressions containing them go straight to SymPy.
+_NO_DIFF = (sp.Max, sp.Min, sp.Abs, sp.sign)
+
+
+def _convertible(exprs: Sequence[sp.Basic], exclude: tuple[type, ...] = ()) -> bool:
     """Whether every node is of a kind SymEngine converts faithfully (others, e.g.
     ``Derivative`` or ``re``, fall back to SymPy; some of them would crash SymEngine)."""
     allowed = _safe_types()
@@ -73,7 +78,7 @@ def _convertible(exprs: Sequence[sp.Basic]) -> bool:
         seen.add(node)
         if node.is_Number or node.is_NumberSymbol or node in (sp.true, sp.false):
             continue
-        if not isinstance(node, allowed) or isinstance(node, sp.Dummy):
+        if not isinstance(node, allowed) or isinstance(node, (sp.Dummy, *exclude)):
             return False
         stack.extend(node.args)
     return True
@@ -209,7 +214,7 @@ def diff_many(expr: sp.Expr, wrt: Sequence[sp.Symbol]) -> list[sp.Expr] | None:
     Outputs SymEngine leaves unevaluated are recomputed by SymPy, so the result always equals
     SymPy's derivative mathematically.
     """
-    if not available() or not _convertible([expr]):
+    if not available() or not _convertible([expr], _NO_DIFF):
         return None
     try:
         conv = _ToSymEngine()
