@@ -41,6 +41,7 @@ import scipy.special
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import SciPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.cse_main import tree_cse
 
 from ._stable import stabilize
@@ -79,9 +80,18 @@ class _Shallow:
         return out
 
     def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
-        if len(e.args) <= _MAX_FLAT_ARGS:
+        if len(e.args) > _MAX_FLAT_ARGS:
+            return self._grouped(e.args, " + ")
+        # positive terms first, then subtractions: "s - y" is one array operation where
+        # SymPy's "-y + s" is two (a negation, then an addition)
+        pos = [t for t in e.args if not t.could_extract_minus_sign()]
+        neg = [t for t in e.args if t.could_extract_minus_sign()]
+        if not pos:
             return super()._print_Add(e, order="none")
-        return self._grouped(e.args, " + ")
+        out = " + ".join(self.parenthesize(t, PRECEDENCE["Add"]) for t in pos)
+        for t in neg:
+            out += " - " + self.parenthesize(-t, PRECEDENCE["Add"])
+        return out
 
     def _print_Mul(self, e: sp.Expr) -> str:
         if len(e.args) <= _MAX_FLAT_ARGS:
@@ -128,6 +138,9 @@ def _run_cse(outputs: list[sp.Expr], data_symbols: set[sp.Symbol], prefix: str =
     """The one CSE pass every backend's code is generated from (SymEngine's when installed)."""
     from ._symengine import cse as symengine_cse
 
+    # Pull common factors out of sums first (x*s - x*y -> x*(s - y)): one reduction per
+    # gradient entry instead of two, and the shared (s - y) becomes one temporary.
+    outputs = [sp.factor_terms(o) if _node_count(o, 2001) <= 2000 else o for o in outputs]
     fast = symengine_cse(outputs, prefix)
     temps = sp.numbered_symbols(prefix)
     if fast is not None:
