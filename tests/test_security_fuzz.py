@@ -7,6 +7,7 @@ and checked at the end of the module (run with ``-s`` to see it printed).
 
 from __future__ import annotations
 
+import gc
 import string
 import time
 from pathlib import Path
@@ -18,6 +19,20 @@ from hypothesis import strategies as st
 
 from symcalc.errors import SymcalcError
 from symcalc.parsing import FUNCTIONS, parse
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet_heap():
+    """Move the test session's long-lived objects out of the garbage collector's view.
+
+    The 1 s promise is about symcalc's work on one input; in a long pytest session each GC
+    pass also walks every object earlier tests left alive, which a real CLI process has not.
+    """
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
 
 FUZZ = settings(
     derandomize=True,
