@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gc
 import io
 import resource
 import time
@@ -36,17 +35,8 @@ from symcalc.cli import main
 from symcalc.errors import SymcalcError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _quiet_heap():
-    """Move the test session's long-lived objects out of the garbage collector's view.
-
-    The 1 s promise is about symcalc's work on one input; in a long pytest session each GC
-    pass also walks every object earlier tests left alive, which a real CLI process has not.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+# every call is timed: keep earlier tests' objects out of the GC's way (see conftest)
+pytestmark = pytest.mark.usefixtures("quiet_heap")
 
 
 TRIED = {"inputs": 0, "accepted": 0, "refused": 0}

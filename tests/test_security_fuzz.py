@@ -7,7 +7,6 @@ and checked at the end of the module (run with ``-s`` to see it printed).
 
 from __future__ import annotations
 
-import gc
 import string
 import time
 from pathlib import Path
@@ -21,17 +20,8 @@ from symcalc.errors import SymcalcError
 from symcalc.parsing import FUNCTIONS, parse
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _quiet_heap():
-    """Move the test session's long-lived objects out of the garbage collector's view.
-
-    The 1 s promise is about symcalc's work on one input; in a long pytest session each GC
-    pass also walks every object earlier tests left alive, which a real CLI process has not.
-    """
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+# every call is timed: keep earlier tests' objects out of the GC's way (see conftest)
+pytestmark = pytest.mark.usefixtures("quiet_heap")
 
 
 FUZZ = settings(
