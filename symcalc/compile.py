@@ -27,12 +27,11 @@ How a loss is compiled
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import keyword
 import linecache
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -279,16 +278,10 @@ def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> 
     return namespace
 
 
-@contextlib.contextmanager
-def _overflow_is_an_error() -> Iterator[None]:
+def _overflow_error(exc: OverflowError) -> NonFiniteError:
     """Python-float constants of the generated code (e.g. ``math.pi**4000``) raise
     OverflowError instead of giving inf: report that as a NonFiniteError."""
-    try:
-        yield
-    except OverflowError as exc:
-        raise NonFiniteError(
-            f"a constant in the loss overflows float64 ({exc}); rescale the formula"
-        ) from None
+    return NonFiniteError(f"a constant in the loss overflows float64 ({exc}); rescale the formula")
 
 
 def _sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
@@ -523,16 +516,20 @@ class CompiledLoss:
 
     # -------------------------------------------------------------- evaluation core
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
+        # the optimizers' hot path: plain try/except and in-place scaling keep the per-call
+        # overhead small next to a kernel over a few thousand rows
         run = self._runners[kernel]
-        with _overflow_is_an_error():
+        try:
             if isinstance(data, PreparedData):
                 total, n = run(theta, data.columns, data.n), data.n
             else:  # Dask collections: partial sums per block, combined
                 from ._dask import evaluate_blocks
 
                 total, n = evaluate_blocks(run, theta, data)
+        except OverflowError as exc:
+            raise _overflow_error(exc) from None
         if self.reduce == "mean" and self.data_symbols:
-            total = total / n
+            total /= n
         if not np.isfinite(total).all():
             self._explain_nonfinite(data)
         return total

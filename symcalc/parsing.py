@@ -15,6 +15,7 @@ would make SymPy compute for a very long time are refused before SymPy evaluates
 from __future__ import annotations
 
 import ast
+import gc
 import math
 import re
 import time
@@ -248,12 +249,20 @@ def parse(text: str, symbols: Any = None) -> sp.Expr:
     source = _prepare(text)
     tree = _syntax_tree(source)
     _check_depth(tree, source)
+    # The build is bounded in size, so its garbage can wait: with the collector on, its time
+    # budget would also pay for walking every object the caller's process holds (a long
+    # notebook or test session), and a formula accepted in a fresh process could be refused.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _Builder(source, bound).build(tree.body)
     except RecursionError:
         raise ParseError(
             f"the formula is nested too deeply to build (limit {MAX_NESTING} levels)"
         ) from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _bound_symbols(symbols: Any) -> dict[str, sp.Symbol]:
