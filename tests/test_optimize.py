@@ -43,6 +43,8 @@ def test_problem_method_reaches_known_minimum(problems, name, method):
         atol = p.atol
     else:
         tol = 1e-10 if method in ("newton", "trust-exact") else 1e-8
+        if method == "Newton-CG":  # scipy's CG stops at curvature p'Hp <= 3 eps: |g| ~ 6e-8
+            tol = 1e-7
         res = sc.minimize(p.loss, p.data, p.x0, method=method, tol=tol, maxiter=20_000)
         atol = p.atol
     assert res.converged, res.message

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import as_float_array, check_int, check_positive, describe
-from ..errors import DataError
+from ..errors import DataError, SymcalcError
 from ..results import Result
 from ._extrapolate import aitken, levin_u, wynn_epsilon
 
@@ -25,7 +25,12 @@ _TAIL = 40  # differences looked at for rates and trends
 
 
 def check_convergence(
-    values: Any, tol: float = 1e-5, window: int = 2, rtol: float = 0.0
+    values: Any,
+    tol: float = 1e-5,
+    window: int = 2,
+    rtol: float = 0.0,
+    *,
+    tolerance: float | None = None,
 ) -> bool:
     """The stopping rule: have the last ``window`` steps all moved less than the tolerance?
 
@@ -40,9 +45,15 @@ def check_convergence(
     tol : float, default 1e-5
         Absolute tolerance, ``>= 0``.
     window : int, default 2
-        How many successive differences must be small, ``>= 1``.
+        How many consecutive steps must all be small, ``>= 1``: the last ``window + 1``
+        values are compared pairwise, so ``window=2`` needs two small steps in a row (one
+        accidentally small step, e.g. where an oscillation turns, is not enough) and
+        ``window=1`` only the last step. Larger windows guard against slow drifts that pause.
     rtol : float, default 0.0
         Relative tolerance, ``>= 0``, scaled by the magnitude of the newer value.
+    tolerance : float, optional
+        Another name for ``tol`` (``check_convergence(values, tolerance=1e-6)``); give one
+        of the two.
 
     Returns
     -------
@@ -61,7 +72,16 @@ def check_convergence(
     True
     >>> check_convergence([1.0, 0.5], tol=1e-5)
     False
+    >>> check_convergence([1.0, 1.0 + 1e-6, 1.0], tolerance=1e-6, window=1)
+    True
     """
+    if tolerance is not None:
+        if tol != 1e-5:
+            raise SymcalcError(
+                f"give the tolerance once: tol={tol!r} and tolerance={tolerance!r} were both "
+                "passed (tolerance is another name for tol)"
+            )
+        tol = tolerance
     if not (type(tol) is float and tol >= 0.0 and tol != math.inf):
         tol = check_positive(tol, "tol", allow_zero=True)
     if not (type(rtol) is float and rtol >= 0.0 and rtol != math.inf):

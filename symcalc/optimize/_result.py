@@ -40,7 +40,7 @@ MESSAGES: dict[str, str] = {
     ),
     "diverged": (
         "Diverged: the loss or its gradient became non-finite at epoch {epoch}; x holds the "
-        "last finite iterate. Try a smaller learning rate (e.g. {suggest:g})."
+        "last finite iterate. Try a smaller learning rate ({suggest})."
     ),
     "nonfinite": (
         "Stopped at iteration {epoch}: the loss or its gradient became non-finite; x holds "

@@ -17,7 +17,8 @@ import numpy as np
 from .._validate import as_rng, check_choice, check_int, check_positive, describe
 from ..compile import CompiledLoss, PreparedData
 from ..errors import SymcalcError
-from ..optimizers import OPTIMIZERS, Adam, Optimizer, get_optimizer
+from ..optimizers import (OPTIMIZERS, Adam, GradientDescent, Momentum, Nesterov, Optimizer,
+                          get_optimizer)
 from ._common import Counter, best_index, setup, trim_history
 from ..convergence import check_convergence, stable_learning_rate
 from ._result import DescentResult, make_result
@@ -135,6 +136,7 @@ def gradient_descent(
         raise SymcalcError(f"callback must be callable(epoch, x, loss) or None; got {describe(callback)}")
     rng = as_rng(seed)
     f, prepared, x = setup(loss, data, x0, backend)
+    start = x.copy()
     batch = _check_batch_size(batch_size, prepared.n)
     counter = Counter()
     with np.errstate(all="ignore"):
@@ -153,7 +155,8 @@ def gradient_descent(
         finally:
             if bar is not None:
                 bar.close()
-        return _finish(run, status, k, last_good, prepared, batch is not None, opt, spec)
+        suggest = _divergence_hint(f, data, start, opt) if status == "diverged" else ""
+        return _finish(run, status, k, last_good, prepared, batch is not None, spec, suggest)
 
 
 class _Run:
@@ -275,10 +278,11 @@ class _Diverged(Exception):
 
 
 def _finish(run: _Run, status: str, k: int, last_good: np.ndarray, P: PreparedData,
-            minibatch: bool, opt: Optimizer, spec: str | Optimizer) -> DescentResult:
+            minibatch: bool, spec: str | Optimizer, suggest: str) -> DescentResult:
     f, history, counter = run.f, run.history, run.counter
     trim_history(history)
     losses, gnorms, path = history["loss"], history["grad_norm"], history["x"]
+    opt = run.opt
     name = spec if isinstance(spec, str) else getattr(opt, "name", type(opt).__name__)
     common = dict(nit=k, history=history, method=name, param_symbols=tuple(f.params), tol=run.tol,
                   loss_tol=run.loss_tol, window=LOSS_WINDOW, epoch=k)
@@ -294,9 +298,37 @@ def _finish(run: _Run, status: str, k: int, last_good: np.ndarray, P: PreparedDa
         fun, gn = float(out[0]), float(np.sqrt(out[1:] @ out[1:]))
     else:
         x, fun, gn = path[-1], losses[-1], gnorms[-1]
-    suggest = opt.learning_rate / 10
     return make_result(status, x=x, fun=fun, grad_norm=gn, counts=counter.as_tuple(),
                        suggest=suggest, **common)
+
+
+def _divergence_hint(f: CompiledLoss, data: Any, x0: np.ndarray, opt: Optimizer) -> str:
+    """What to try after a divergence: the stability bound of ``opt`` when it is known.
+
+    For an eigenvalue ``L`` of the Hessian, plain gradient descent is stable for
+    ``eta < 2/L``, heavy-ball momentum ``mu`` for ``eta < 2(1+mu)/L`` and this Nesterov form
+    for ``eta < 2(1+mu)/((1+2mu)L)`` (the 2x2 iteration on a quadratic). The bound is exact
+    when the Hessian is constant, else local at ``x0``.
+    """
+    lr = opt.learning_rate
+    fallback = f"e.g. {lr / 10:g}"
+    if type(opt) not in (GradientDescent, Momentum, Nesterov):
+        return fallback
+    try:
+        report = stable_learning_rate(f.loss, data, at=x0)
+    except Exception:  # noqa: BLE001 - a hint must never turn a result into an exception
+        return fallback
+    mu = getattr(opt, "momentum", 0.0)
+    factor = {GradientDescent: 1.0, Momentum: 1.0 + mu,
+              Nesterov: (1.0 + mu) / (1.0 + 2.0 * mu)}[type(opt)]
+    bound = report.bound * factor
+    if not (math.isfinite(bound) and 0 < bound < lr):
+        return fallback
+    where = "exact, as the Hessian is constant" if report.exact else "local, at x0"
+    formula = {GradientDescent: "2/L", Momentum: "2(1+momentum)/L",
+               Nesterov: "2(1+momentum)/((1+2 momentum) L)"}[type(opt)]
+    return (f"below the stability bound {bound:.6g} = {formula} with L = "
+            f"{report.lambda_max:.6g} the largest Hessian eigenvalue; {where}")
 
 
 # ------------------------------------------------------------------------------ options

@@ -18,7 +18,7 @@ __all__ = ["minimize", "MINIMIZE_METHODS"]
 #: Every method name ``minimize`` accepts (matched case-insensitively).
 MINIMIZE_METHODS: tuple[str, ...] = ("newton", *SCIPY_METHODS)
 _BY_LOWER = {m.lower(): m for m in MINIMIZE_METHODS}
-_NEWTON_TOL = 1e-8
+_TOL = 1e-8
 _NEWTON_MAXITER = 100
 
 
@@ -53,8 +53,12 @@ def minimize(
         ``"dogleg"``, ``"trust-constr"``, ``"TNC"``, ``"SLSQP"``, ``"Nelder-Mead"``,
         ``"Powell"``, ``"COBYLA"`` (case-insensitive).
     tol : float, optional
-        ``"newton"``: stop when the gradient norm is at most ``tol`` (default 1e-8). scipy
-        methods: scipy's ``tol`` (its defaults when None).
+        Stop when the gradient norm is at most ``tol`` (default 1e-8). scipy methods get
+        matching solver options (``gtol`` for BFGS, CG, L-BFGS-B, TNC and the trust-region
+        methods, ``xtol = tol/100`` for Newton-CG, a loss tolerance ``tol**2`` for SLSQP, Nelder-Mead
+        and Powell; ``options`` given explicitly win), and without bounds or constraints
+        the result counts as converged exactly when the final gradient norm is at most
+        ``tol``, whatever scipy's own verdict (which the message quotes).
     maxiter : int, optional
         Iteration limit (``"newton"``: 100 by default; scipy: its default).
     backend : str
@@ -90,6 +94,7 @@ def minimize(
         tol = check_positive(tol, "tol", allow_zero=True)
     if maxiter is not None:
         maxiter = check_int(maxiter, "maxiter", minimum=1)
+    tol = _TOL if tol is None else tol
     if name == "newton":
         unknown = sorted(set(options) - {"c1"})
         if unknown:
@@ -104,7 +109,6 @@ def minimize(
     detail = ""
     with np.errstate(all="ignore"):
         if name == "newton":
-            tol = _NEWTON_TOL if tol is None else tol
             status, nit = newton_loop(
                 f, prepared, x, tol=tol, maxiter=maxiter or _NEWTON_MAXITER,
                 history=history, counter=counter, c1=c1,
@@ -125,7 +129,7 @@ def minimize(
     return make_result(
         status, x=point, fun=fun, grad_norm=gn, nit=nit, counts=counter.as_tuple(),
         history=history, method=name, param_symbols=tuple(f.params), converged=success,
-        tol=tol if tol is not None else float("nan"), epoch=nit, suggest=float("nan"),
+        tol=tol, epoch=nit, suggest="",
         detail=detail, loss_tol=float("nan"), window=0,
     )
 
