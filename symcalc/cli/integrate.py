@@ -35,5 +35,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"integral of {rep.expr} d{rep.var} from {low} to {high}")
     print(f"exact:   {rep.exact if rep.exact is not None else 'none'}")
     print(f"numeric: {rep.numeric!r}  (error estimate {rep.error:.2g})")
-    print(f"agree:   {'yes' if rep.agree else 'no'} ({rep.reason})")
+    verdict = {True: "yes", False: "no", None: "cannot tell"}[rep.agree]
+    print(f"agree:   {verdict} ({rep.reason})")
     return 0

@@ -1,38 +1,44 @@
 """Definite integrals two ways: exact (``sympy.integrate``, time-limited) and numeric
-(``scipy.integrate.quad``), with a verdict on whether they agree."""
+(quadrature that reports whether it converged, see :mod:`._quadrature`), with a verdict on
+whether they agree: confirmed only by a converged quadrature, contradicted only by one."""
 
 from __future__ import annotations
 
 import math
-import warnings
+import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import sympy as sp
-from scipy.integrate import IntegrationWarning, quad
 
 from .._timeout import call_with_timeout
+from ._quadrature import Quadrature, quadrature
 from .._validate import as_expr, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
 
 __all__ = ["integrate", "IntegralReport"]
 
-_RTOL = 1e-8  # relative agreement tolerance (on top of 4x quad's own error estimate)
+_RTOL = 1e-8  # relative agreement tolerance (on top of 4x the converged quadrature's error)
 
 _REASONS = {
-    "agree": "the exact value and the numeric quadrature agree",
-    "disagree": "the exact value {exact:.12g} and the numeric estimate {numeric:.12g} differ by "
-    "{diff:.3g}, more than the tolerance {tol:.3g}",
+    "agree": "the exact value and the numeric quadrature ({method}) agree",
+    "disagree": "the exact value {exact:.12g} and the converged numeric estimate {numeric:.12g} "
+    "({method}) differ by {diff:.3g}, more than the tolerance {tol:.3g}",
     "unevaluated": "SymPy found no closed form (the integral stays unevaluated); only the "
     "numeric value is available",
     "timeout": "SymPy did not finish within {timeout:g} s; only the numeric value is available",
     "sympy_failed": "SymPy could not integrate it ({error}); only the numeric value is available",
     "divergent": "SymPy says the integral diverges ({exact}); the numeric value is not meaningful",
+    "divergent_but_finite": "SymPy says the integral diverges ({exact}) but the quadrature "
+    "converged to {numeric:.12g}",
     "free_symbols": "the integrand has free symbols {names} besides {var}; the exact result "
     "depends on them and the numeric check needs numbers (substitute values to check it)",
-    "not_numeric": "the exact result {exact} is not a real number",
+    "not_numeric": "the exact result {exact} is not a real number (at 50 digits its imaginary "
+    "part is {imag:.3g}), while the integrand is real",
+    "not_evaluable": "the exact result {exact} could not be evaluated numerically",
+    "unconverged": "the exact value is {exact:.12g} but the numeric quadrature did not converge, "
+    "so it neither confirms nor contradicts it",
     "quad_failed": "numeric quadrature failed: {error}",
 }
 
@@ -41,7 +47,7 @@ _REASONS = {
 class IntegralReport(Result):
     """Exact and numeric values of a definite integral (see :func:`integrate`)."""
 
-    agree: bool
+    agree: bool | None
     reason: str
     exact: sp.Basic | None
     numeric: float
@@ -49,6 +55,8 @@ class IntegralReport(Result):
     expr: sp.Basic
     var: sp.Symbol
     bounds: tuple[sp.Basic, sp.Basic]
+    converged: bool = False
+    method: str = ""
 
 
 def _as_bound(value: Any, name: str) -> sp.Basic:
@@ -81,51 +89,38 @@ def _exact(
     return value, None
 
 
-def _numeric(
-    expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic
-) -> tuple[float, float, str | None]:
-    """quad's value and error estimate, and a note when quad warned or failed."""
+def _real_value(exact: sp.Basic) -> tuple[float | None, str | None]:
+    """The exact value as a float when it is real, decided at high precision (not by form:
+    ``log(-exp_polar(I*pi)) - Ei(exp_polar(I*pi)) + I*pi`` is the real E1(1))."""
     try:
-        fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
-    except Exception as exc:  # noqa: BLE001 - a function NumPy/SciPy cannot evaluate
-        return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
-
-    def f(t: float) -> float:
-        v = complex(fn(t))
-        return v.real if abs(v.imag) <= 1e-12 * (1.0 + abs(v.real)) else math.nan
-
-    lo, hi = float(a), float(b)  # float(oo) is inf
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always", IntegrationWarning)
-        try:
-            value, error = quad(f, lo, hi, limit=200)
-        except Exception as exc:  # noqa: BLE001 - the integrand may fail to evaluate
-            return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
-    notes = [
-        " ".join(str(w.message).split()) for w in caught if w.category is IntegrationWarning
-    ]
-    note = f"quad warned: {notes[0]}" if notes else None
-    if not math.isfinite(value):
-        bad = "the integrand is not finite and real on the interval"
-        note = f"{bad}; {note}" if note else bad
-    return float(value), float(error), note
+        coarse, fine = (complex(sp.N(exact, dps)) for dps in (30, 50))
+    except (TypeError, ValueError, AttributeError):
+        return None, _REASONS["not_evaluable"].format(exact=exact)
+    if not (math.isfinite(fine.real) and math.isfinite(fine.imag)):
+        return None, _REASONS["not_evaluable"].format(exact=exact)
+    scale = max(1.0, abs(fine.real))
+    if abs(fine.imag) <= 1e-25 * scale or abs(fine.imag) < abs(coarse.imag) * 1e-10:
+        return fine.real, None
+    return None, _REASONS["not_numeric"].format(exact=exact, imag=fine.imag)
 
 
-def _verdict(exact: sp.Basic, numeric: float, error: float) -> tuple[bool, str]:
+def _verdict(exact: sp.Basic, q: Quadrature) -> tuple[bool | None, str]:
+    """True: a converged quadrature confirms; False: it contradicts; None: cannot tell."""
     if exact in (sp.oo, -sp.oo, sp.zoo, sp.nan):
-        return False, _REASONS["divergent"].format(exact=exact)
-    try:
-        value = complex(sp.N(exact, 20))
-    except (TypeError, ValueError):
-        return False, _REASONS["not_numeric"].format(exact=exact)
-    if value.imag != 0 or not math.isfinite(value.real):
-        return False, _REASONS["not_numeric"].format(exact=exact)
-    tol = max(_RTOL * max(1.0, abs(value.real)), 4.0 * error)
-    diff = abs(value.real - numeric)
+        if q.converged:
+            return False, _REASONS["divergent_but_finite"].format(exact=exact, numeric=q.value)
+        return None, _REASONS["divergent"].format(exact=exact)
+    value, why = _real_value(exact)
+    if value is None:
+        return (False if "not a real number" in why and q.converged else None), why
+    if not q.converged:
+        return None, _REASONS["unconverged"].format(exact=value)
+    tol = max(_RTOL * max(1.0, abs(value)), 4.0 * q.error)
+    diff = abs(value - q.value)
     if diff <= tol:
-        return True, _REASONS["agree"]
-    reason = _REASONS["disagree"].format(exact=value.real, numeric=numeric, diff=diff, tol=tol)
-    return False, reason
+        return True, _REASONS["agree"].format(method=q.method)
+    return False, _REASONS["disagree"].format(exact=value, numeric=q.value, diff=diff, tol=tol,
+                                             method=q.method)
 
 
 def integrate(
@@ -141,17 +136,24 @@ def integrate(
         The variable (Symbol or name) and the bounds: numbers, SymPy numbers such as ``pi``,
         ``oo``/``-oo`` for infinite ranges, or strings like ``"oo"``.
     timeout : float or None, default 10
-        Seconds allowed for ``sympy.integrate`` (run in a child process that is killed at the
-        limit); None waits without limit.
+        Seconds for the whole call. The numeric side runs first (``quad`` in-process, its
+        fallbacks in a child process, at most half the budget; usually milliseconds), then
+        ``sympy.integrate`` in a child process with the rest, killed at the limit. None
+        waits without limit.
 
     Returns
     -------
     IntegralReport
-        ``agree`` (bool), ``reason`` (one sentence), ``exact`` (a SymPy value, or None when
-        there is no closed form, SymPy failed or timed out), ``numeric`` (quad's value, nan if
-        it cannot be computed), ``error`` (quad's error estimate), ``expr``, ``var``,
-        ``bounds``. ``agree`` means ``|exact - numeric| <= max(1e-8 max(1, |exact|),
-        4 error)``.
+        ``agree``, ``reason`` (one sentence), ``exact`` (a SymPy value, or None when there
+        is no closed form, SymPy failed or timed out), ``numeric`` (the quadrature's value,
+        nan if it cannot be computed), ``error`` (its error estimate), ``expr``, ``var``,
+        ``bounds``, ``converged`` (the quadrature met its own error target without a
+        warning) and ``method`` (``"quad"``, ``"QAWF"``, ``"quadosc"`` or ``"mpmath"``).
+        ``agree`` is True when a converged quadrature confirms the exact value
+        (``|exact - numeric| <= max(1e-8 max(1, |exact|), 4 error)``), False only for a real
+        contradiction (a converged quadrature elsewhere, or an exact value that is not
+        real, decided at 50 digits, for a real integrand), and None when nothing can be
+        confirmed: no closed form, free symbols, or a quadrature that did not converge.
 
     Raises
     ------
@@ -162,6 +164,13 @@ def integrate(
 
     Notes
     -----
+    The numeric side evaluates the integrand through symcalc's compile path, so the stable
+    rewrites of losses apply (``x**2*exp(-x)/(1 + exp(-x))**2`` over the real line is
+    ``pi**2/3``, not NaN). Oscillating tails ``g(x) sin(w x + p)`` on infinite ranges use
+    QUADPACK's QAWF (``scipy.integrate.quad`` with ``weight="sin"``); ``sin(c x**k)`` uses
+    mpmath's ``quadosc`` between its zeros; anything else that ``quad`` cannot converge on is
+    retried with mpmath's tanh-sinh quadrature at 30 digits.
+
     **Worked example, the binormal ROC curve.** If negative scores are N(0, 1) and positive
     scores N(mu, sigma^2), the ROC curve is :math:`TPR = \Phi(a + b\,\Phi^{-1}(FPR))` with
     :math:`a = \mu/\sigma`, :math:`b = 1/\sigma`, and its area is
@@ -204,19 +213,22 @@ def integrate(
         )
     var = resolve_symbol(limits[0], integrand, "integration variable")
     a, b = _as_bound(limits[1], "lower bound a"), _as_bound(limits[2], "upper bound b")
-    exact, why = _exact(integrand, var, a, b, timeout)
+    start = time.monotonic()
     others = sorted(str(sym) for sym in integrand.free_symbols - {var})
+    if not others:
+        q = quadrature(integrand, var, float(a), float(b),
+                       budget=None if timeout is None else timeout / 2)
+    left = None if timeout is None else max(timeout - (time.monotonic() - start), 0.05)
+    exact, why = _exact(integrand, var, a, b, left)
     if others:
         reason = _REASONS["free_symbols"].format(names=", ".join(others), var=var)
         nan = math.nan
-        return IntegralReport(False, why or reason, exact, nan, nan, integrand, var, (a, b))
-    numeric, error, note = _numeric(integrand, var, a, b)
+        return IntegralReport(None, why or reason, exact, nan, nan, integrand, var, (a, b))
     if exact is None:
-        agree, reason = False, why
-    elif not math.isfinite(numeric):
-        agree, reason = False, note or _REASONS["quad_failed"].format(error="no value")
+        agree, reason = None, why
     else:
-        agree, reason = _verdict(exact, numeric, error)
-    if note and note not in reason:
-        reason = f"{reason}; {note}"
-    return IntegralReport(agree, reason, exact, numeric, error, integrand, var, (a, b))
+        agree, reason = _verdict(exact, q)
+    if q.note and q.note not in reason:
+        reason = f"{reason}; {q.note}"
+    return IntegralReport(agree, reason, exact, q.value, q.error, integrand, var, (a, b),
+                          converged=q.converged, method=q.method)
