@@ -100,7 +100,9 @@ def _case(node: ast.Assert, ns: dict[str, Any], where: str) -> dict[str, Any] | 
     except Exception:  # noqa: BLE001
         return None
     expr, var, point = (sp.sympify(a) for a in args[:3])
-    direction = args[3] if len(args) == 4 else "+"
+    keywords = {k.arg: eval(compile(ast.Expression(k.value), "<sympy test>", "eval"), ns)  # noqa: S307
+                for k in call.keywords if k.arg == "dir"}
+    direction = args[3] if len(args) == 4 else keywords.get("dir", "+")
     direction = "+" if direction == sp.S.Infinity else direction
     return {"expr": expr, "var": var, "point": point, "dir": str(direction),
             "expected": sp.sympify(expected), "where": where}

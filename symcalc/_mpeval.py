@@ -28,11 +28,42 @@ from sympy.core.function import AppliedUndef
 
 from .errors import SymcalcError
 
-__all__ = ["mp_function", "iv_function", "iv_dps", "NotReal"]
+__all__ = ["mp_function", "iv_function", "iv_dps", "NotReal", "Overflow"]
 
 
 class NotReal(ArithmeticError):
     """The expression is not real (or not defined) at the point."""
+
+
+class Overflow(ArithmeticError):
+    """An intermediate value is too large to compute in bounded time (``exp(exp(1e5))``)."""
+
+
+_MAX_EXP = 10**24  # largest |argument| of exp-like functions (result exponent ~ 1.4e24 bits)
+_MAX_TRIG_MAG = 4000  # largest binary magnitude of a sin/cos argument (pi needed to that)
+_GROWTH = {sp.exp, sp.sinh, sp.cosh, sp.gamma, sp.loggamma, sp.factorial, sp.erfc, sp.erf,
+           sp.Ei, sp.li, sp.LambertW, sp.digamma, sp.polygamma, sp.zeta, sp.tanh, sp.coth}
+_PERIODIC = {sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc}
+
+
+def _check_arg(cls: Any, arg: Any) -> None:
+    """Refuse arguments that would take unbounded time (raise :class:`Overflow`)."""
+    mag = mpmath.mag(arg.b if isinstance(arg, mpmath.ctx_iv.ivmpf) else arg)
+    if cls in _GROWTH and mag > 80 and abs(
+            mpmath.mpf(arg.b if isinstance(arg, mpmath.ctx_iv.ivmpf) else arg)) > _MAX_EXP:
+        raise Overflow(f"{cls.__name__} of an argument of magnitude 2^{mag}")
+    if cls in _PERIODIC and mag > _MAX_TRIG_MAG:
+        raise Overflow(f"{cls.__name__} of an argument of magnitude 2^{mag}")
+
+
+def _check_pow(base: Any, ex: Any) -> None:
+    """``base**ex`` whose result exponent would be astronomically large."""
+    b = base.b if isinstance(base, mpmath.ctx_iv.ivmpf) else base
+    e = ex.b if isinstance(ex, mpmath.ctx_iv.ivmpf) else ex
+    if isinstance(b, mpmath.mpc) or isinstance(e, mpmath.mpc):
+        return
+    if abs(e) * (abs(mpmath.mag(b)) + 1) > _MAX_EXP:
+        raise Overflow("a power whose result is too large to represent")
 
 
 def _mp_table() -> dict[type, Callable[..., Any]]:
@@ -133,7 +164,12 @@ def _point(e: sp.Basic, index: dict) -> Callable[[list], Any]:
         base, ex = kids
         if e.exp == sp.S.Half:
             return lambda xs: mpmath.sqrt(base(xs))
-        return lambda xs: mpmath.power(base(xs), ex(xs))
+
+        def power(xs: list) -> Any:
+            b, x = base(xs), ex(xs)
+            _check_pow(b, x)
+            return mpmath.power(b, x)
+        return power
     if isinstance(e, (sp.Max, sp.Min)):
         pick = max if isinstance(e, sp.Max) else min
         return lambda xs: pick(k(xs) for k in kids)
@@ -148,7 +184,14 @@ def _point(e: sp.Basic, index: dict) -> Callable[[list], Any]:
         return lambda xs: any(k(xs) for k in kids)
     fn = _MP.get(type(e)) or _MP.get(e.func)
     if fn is not None:
-        return lambda xs: fn(*[k(xs) for k in kids])
+        cls = e.func
+
+        def call(xs: list) -> Any:
+            args = [k(xs) for k in kids]
+            if not isinstance(args[-1], mpmath.mpc):
+                _check_arg(cls, args[-1])
+            return fn(*args)
+        return call
     if isinstance(e, sp.Function):
         func = e.func
         return lambda xs: _fallback(func, [k(xs) for k in kids])
@@ -218,8 +261,10 @@ def _iv_sqrt(x: Any) -> Any:
 
 def _iv_pow(base: Any, ex: Any, ex_expr: sp.Basic) -> Any:
     if ex_expr.is_Integer:
+        _check_pow(_iv(base), _iv(ex))
         return _iv(base) ** int(ex_expr)
     b = _iv(base)
+    _check_pow(b, _iv(ex))
     if ex_expr.is_Rational and ex_expr.q % 2 == 1 and b.b < 0:  # odd root of a negative
         raise NotReal("SymPy's principal root of a negative base is complex")
     if b.a <= 0:
@@ -324,7 +369,13 @@ def _interval(e: sp.Basic, index: dict) -> Callable[[list], Any]:
         return pick
     fn = _IV.get(type(e)) or _IV.get(e.func)
     if fn is not None and len(kids) == 1:
-        return lambda xs: fn(kids[0](xs))
+        cls, kid = e.func, kids[0]
+
+        def call(xs: list) -> Any:
+            arg = _iv(kid(xs))
+            _check_arg(cls, arg)
+            return fn(arg)
+        return call
     raise NotReal(f"no interval evaluation of {type(e).__name__}")
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import pytest
 import sympy as sp
+from cputime import cpu_timed
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -260,9 +260,9 @@ def test_string_expression_is_parsed():
 
 def test_huge_expression_degrades_to_a_single_sympy_step_quickly():
     expr = sp.Add(*[k * sp.cos(x) ** k for k in range(1, 1000)])  # ~ 8000 tree nodes
-    start = time.perf_counter()
-    d = explain(expr, x, timeout=20)
-    assert time.perf_counter() - start < 15
+    # no wall-clock timeout (a loaded machine may need more than any fixed one): the CPU bound
+    d, cpu = cpu_timed(lambda: explain(expr, x, timeout=None))
+    assert cpu < 15, f"used {cpu:.1f} s of CPU"  # CPU of the process tree: load cannot fail it
     assert _rules(d) == ["by SymPy"] and "too many to show" in d.steps[0].note
     expected = sp.Add(*[-(k**2) * sp.cos(x) ** (k - 1) * sp.sin(x) for k in range(1, 1000)])
     assert sp.expand(d.result - expected) == 0

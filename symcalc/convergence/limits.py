@@ -1,10 +1,10 @@
 """Limits computed twice: ``sympy.limit`` (bounded by a timeout) and a numeric cross-check.
 
-The numeric side evaluates the expression with mpmath at raised precision along two
-sequences of points approaching the point (geometric steps with ratios 2 and 3, started at
-irrational offsets so that periodic functions cannot line up with the samples), analyzes each
-sequence with :func:`~symcalc.convergence.analyze_sequence` and extrapolates. Each side checks
-the other: when they disagree, the report says so with both values.
+The numeric side (:mod:`._numeric_limit`) evaluates the expression along two sequences of
+points approaching the point, each sample as a rigorous interval at a precision raised until
+the interval is narrow (up to 960 digits), analyzes each sequence with
+:func:`~symcalc.convergence.analyze_sequence` and extrapolates. Each side checks the other:
+when they disagree, the report says so with both values.
 """
 
 from __future__ import annotations
@@ -22,13 +22,10 @@ from .._timeout import call_with_timeout
 from .._validate import as_expr, check_choice, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
-from .sequence import analyze_sequence
+from ._numeric_limit import numeric_sides
 
 __all__ = ["limit", "LimitReport"]
 
-_DPS = 50  # mpmath working precision (decimal digits) for the numeric side
-# (offset, ratio, number of points) of the two sample sequences
-_SEQUENCES = ((0.6180339887498949, 2.0, 50), (0.7390851332151607, 3.0, 32))
 _REL_TOL = 1e-6  # symbolic and numeric agree when within this relative distance
 
 
@@ -172,6 +169,8 @@ def _as_point(point: Any) -> sp.Expr:
     if isinstance(point, str):
         key = point.strip().lower()
         point = _INFINITIES[key] if key in _INFINITIES else as_expr(point, "point")
+    elif isinstance(point, sp.Basic):
+        pass  # SymPy numbers stay exact (a Rational is a numbers.Real too)
     elif isinstance(point, (bool, np.bool_)):
         raise SymcalcError(f"point must be a real number or oo/-oo; got {point!r}")
     elif isinstance(point, numbers.Real):
@@ -251,7 +250,8 @@ def _run_numeric(expr, var, point, sides, info, budget) -> None:
         return
     try:
         results = call_with_timeout(
-            _numeric_sides, expr, var, point, sides, timeout=budget, what="numeric evaluation"
+            numeric_sides, expr, var, point, sides, budget, timeout=None if budget is None
+            else budget + 0.5, what="numeric evaluation"
         )
     except SymbolicTimeout:
         results = {s: ("none", math.nan, math.nan, f"numeric evaluation took over {budget:g} s")
@@ -261,81 +261,6 @@ def _run_numeric(expr, var, point, sides, info, budget) -> None:
                    for s in sides}
     for s, (kind, value, err, note) in results.items():
         info[s].num_kind, info[s].num, info[s].num_err, info[s].num_note = kind, value, err, note
-
-
-def _numeric_sides(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, sides: tuple) -> dict:
-    """Numeric one-sided limits (runs in the timeout child)."""
-    import mpmath
-
-    with mpmath.workdps(_DPS):
-        f = sp.lambdify(var, expr, modules="mpmath")
-        center = None if point.is_infinite else mpmath.mpf(str(sp.N(point, _DPS + 10)))
-        out = {}
-        for side in sides:
-            if center is None:  # x -> oo or -oo
-                sign = 1 if point == sp.oo else -1
-            else:
-                sign = 1 if side == "+" else -1
-            reports = []
-            for offset, ratio, count in _SEQUENCES:
-                values = _sample(f, center, sign, offset, ratio, count)
-                if isinstance(values, str):
-                    out[side] = ("none", math.nan, math.nan, values)
-                    break
-                reports.append(analyze_sequence(values))
-            else:
-                out[side] = _combine(reports)
-    return out
-
-
-def _sample(f, center, sign, offset, ratio, count) -> list[float] | str:
-    """f along x_j -> point; a string explains why no usable sequence exists."""
-    import mpmath
-
-    values: list[float] = []
-    failures = huge = 0
-    for j in range(1, count + 1):
-        step = mpmath.mpf(offset) * mpmath.mpf(ratio) ** j
-        x = sign * step if center is None else center + sign / step
-        try:
-            v = f(x)
-            if isinstance(v, mpmath.mpc) or isinstance(v, complex):
-                if abs(mpmath.im(v)) > mpmath.mpf(10) ** (-30) * max(1, abs(v)):
-                    return "the expression is not real on this side of the point"
-                v = mpmath.re(v)
-            v = mpmath.mpf(v)
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError, ArithmeticError):
-            failures += 1
-            continue
-        if mpmath.isnan(v):
-            failures += 1
-            continue
-        big = abs(v) > mpmath.mpf("1e300")
-        values.append(math.copysign(math.inf, float(mpmath.sign(v))) if big else float(v))
-        huge = huge + 1 if big else 0
-        if huge >= 3:  # clearly overflowing: stop before the numbers become astronomical
-            break
-    if failures > count // 2:
-        return "the expression could not be evaluated near the point"
-    return values
-
-
-def _combine(reports: list) -> tuple[str, float, float, str]:
-    a, b = reports
-    if a.converged and b.converged:
-        scale = max(1.0, abs(a.limit))
-        gap = abs(a.limit - b.limit)
-        if gap <= max(1e-8 * scale, 10 * max(a.limit_error, b.limit_error)):
-            best = a if a.limit_error <= b.limit_error else b
-            return "value", float(best.limit), float(max(best.limit_error, gap)), best.reason
-        return "dne", math.nan, math.nan, (
-            f"two sample sequences approach different values ({a.limit:.10g} and {b.limit:.10g})")
-    if math.isinf(a.limit) and a.limit == b.limit:
-        return "inf", a.limit, 0.0, a.reason
-    bad = a if not a.converged else b
-    if bad.pattern in ("diverging", "oscillating", "irregular"):
-        return "dne", math.nan, math.nan, bad.reason
-    return "none", math.nan, math.nan, bad.reason  # e.g. log-like growth: cannot tell
 
 
 def _sides_equal(a: Any, b: Any) -> bool:

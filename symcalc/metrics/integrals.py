@@ -74,12 +74,14 @@ def _sympy_integrate(expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic) -
 
 
 def _exact(
-    expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic, timeout: float | None
+    expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic, timeout: float | None,
+    left: float | None,
 ) -> tuple[sp.Basic | None, str | None]:
-    """The closed form, or None and the reason there is none."""
+    """The closed form, or None and the reason there is none (``left`` seconds of the
+    ``timeout`` remain)."""
     what = f"sympy.integrate of {describe(expr, 80)}"
     try:
-        value = call_with_timeout(_sympy_integrate, expr, var, a, b, timeout=timeout, what=what)
+        value = call_with_timeout(_sympy_integrate, expr, var, a, b, timeout=left, what=what)
     except SymbolicTimeout:
         return None, _REASONS["timeout"].format(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - SymPy raises many kinds on hard integrals
@@ -219,7 +221,7 @@ def integrate(
         q = quadrature(integrand, var, float(a), float(b),
                        budget=None if timeout is None else timeout / 2)
     left = None if timeout is None else max(timeout - (time.monotonic() - start), 0.05)
-    exact, why = _exact(integrand, var, a, b, left)
+    exact, why = _exact(integrand, var, a, b, timeout, left)
     if others:
         reason = _REASONS["free_symbols"].format(names=", ".join(others), var=var)
         nan = math.nan

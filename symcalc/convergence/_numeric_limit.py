@@ -1,0 +1,249 @@
+"""The numeric side of :func:`symcalc.limit`: samples at adaptive precision, then extrapolation.
+
+Samples approach the point along two geometric sequences (ratios 2 and 3, started at
+irrational offsets so periodic functions cannot line up with them), out to a distance of
+about 1e-15 (or 1e15 towards infinity). Each sample is evaluated as an ``mpmath.iv``
+interval, a rigorous enclosure of the exact value at that point; while the interval is wider
+than 1e-16 of its value (cancellation, absorption), the precision is doubled, up to 960
+digits. A sample that cannot be resolved is dropped rather than trusted (``exp(x)*(exp(1/x -
+exp(-x)) - exp(1/x))`` at x = 1e15 loses all of 10**14 digits: only the samples up to where
+960 digits suffice are used). Where no real interval exists (a function ``mpmath.iv`` lacks,
+a complex intermediate) the sample is evaluated at two precisions and kept if they agree.
+
+Only the run of accurate real samples nearest the point is analysed (a complex value or an
+overflow far from the point does not abandon the direction) with
+:func:`~symcalc.convergence.analyze_sequence`. A divergence to infinity, or a sequence that
+cannot be judged, is checked at super-geometric distances (``10**(2**k)`` towards infinity,
+``10**-(2**k)`` towards 0): ``log(x)/x**0.001`` only turns towards its limit 0 beyond
+``x = e**1000``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .._mpeval import NotReal, Overflow, iv_dps, iv_function, mp_function
+from .sequence import analyze_sequence
+
+__all__ = ["numeric_sides"]
+
+_P0, _PMAX = 30, 960  # starting and largest working precision (decimal digits)
+_REL = 1e-16  # a sample is accurate when its enclosure is this narrow, relative
+_SEQUENCES = ((0.6180339887498949, 2, 50), (0.7390851332151607, 3, 32))
+_FAR = range(4, 23)  # k of the far samples 10**(2**k)
+_MIN_SAMPLES = 8
+_BIG = mpmath.mpf("1e300")
+
+
+class _Sampler:
+    """Adaptive-precision values of one expression (the precision only ever grows)."""
+
+    def __init__(self, expr: sp.Expr, var: sp.Symbol, deadline: float) -> None:
+        self.mp = mp_function(expr, [var])
+        try:
+            self.iv: Callable[..., Any] | None = iv_function(expr, [var])
+        except NotReal:
+            self.iv = None
+        self.dps = _P0
+        self.deadline = deadline
+
+    def value(self, x_at: Callable[[int], mpmath.mpf]) -> tuple[str, Any]:
+        """``("ok", mpf)``, ``("complex", None)`` or ``("lost", None)`` at ``x_at(dps)``."""
+        while time.monotonic() < self.deadline:
+            try:
+                kind, v = self._once(x_at, self.dps)
+            except (Overflow, ZeroDivisionError, OverflowError, ValueError, TypeError):
+                return "lost", None
+            if kind != "imprecise":
+                return kind, v
+            if self.dps >= _PMAX:
+                return "lost", None
+            self.dps = min(2 * self.dps, _PMAX)
+        return "lost", None
+
+    def _once(self, x_at: Callable[[int], mpmath.mpf], dps: int) -> tuple[str, Any]:
+        if self.iv is not None:
+            try:
+                with mpmath.workdps(dps), iv_dps(dps):
+                    v = self.iv(mpmath.iv.mpf(x_at(dps)))
+                width, mid = v.delta, abs(v.mid)
+                if width <= _REL * mid or width <= mpmath.mpf("1e-320"):
+                    return "ok", mpmath.mpf(v.mid)
+                return "imprecise", None
+            except NotReal:
+                pass
+        with mpmath.workdps(2 * dps):
+            x = x_at(2 * dps)
+            fine = self.mp(x)
+        with mpmath.workdps(dps):
+            coarse = self.mp(x)
+        if isinstance(fine, mpmath.mpc):
+            if abs(fine.imag) > mpmath.mpf(10) ** (-dps // 2) * max(1, abs(fine.real)):
+                return "complex", None
+            fine, coarse = fine.real, mpmath.re(coarse)
+        if mpmath.isnan(fine):
+            return "lost", None
+        if abs(fine - coarse) <= _REL * abs(fine) or fine == coarse:
+            return "ok", fine
+        return "imprecise", None
+
+
+def _points(point: sp.Expr, sign: int, offset: float, ratio: int, count: int):
+    """``x_at(dps)`` for each sample of one sequence (distance ``1/(offset*ratio**j)``)."""
+    for j in range(1, count + 1):
+        def x_at(dps: int, j: int = j) -> mpmath.mpf:
+            step = mpmath.mpf(offset) * mpmath.mpf(ratio) ** j
+            if point.is_infinite:
+                return sign * step
+            return mpmath.mpf(sp.N(point, dps + 10)) + sign / step
+        yield x_at
+
+
+def _far_points(point: sp.Expr, sign: int):
+    for k in _FAR:
+        def x_at(dps: int, k: int = k) -> mpmath.mpf:
+            big = mpmath.mpf(10) ** (2**k)
+            return sign * big if point.is_infinite else sign / big
+        yield x_at
+
+
+def _sample(sampler: _Sampler, xs) -> tuple[list[Any], str]:
+    """The run of accurate real values nearest the point, and a note."""
+    run: list[Any] = []
+    complex_tail = lost = 0
+    for x_at in xs:
+        if time.monotonic() > sampler.deadline:
+            break
+        kind, v = sampler.value(x_at)
+        if kind == "ok":
+            if complex_tail:
+                run = []
+            run.append(v)
+            complex_tail = lost = 0
+        elif kind == "complex":
+            complex_tail += 1
+        else:
+            lost += 1
+            if lost >= 3 and run:  # precision exhausted towards the point: use what we have
+                break
+    if complex_tail >= 3 or (complex_tail and not run):
+        return [], "the expression is not real on this side of the point"
+    return run, "" if run else "the expression could not be evaluated near the point"
+
+
+def _huge_trend(values: list[Any]) -> float | None:
+    """+-inf when the last values are astronomically large, of one sign and growing."""
+    tail = values[-3:]
+    if len(tail) < 3 or not all(abs(v) > _BIG for v in tail):
+        return None
+    signs = {mpmath.sign(v) for v in tail}
+    if len(signs) != 1 or not (abs(tail[0]) <= abs(tail[1]) <= abs(tail[2])):
+        return None
+    return math.inf if signs == {1} else -math.inf
+
+
+def _analyse(values: list[Any]) -> tuple[str, float, float, str, Any]:
+    """(kind, value, error, note, report) of one sequence of samples."""
+    trend = _huge_trend(values)
+    if trend is not None:
+        return "inf", trend, 0.0, "the values grow without bound", None
+    floats = [float(v) if abs(v) <= _BIG else math.copysign(math.inf, float(mpmath.sign(v)))
+              for v in values]
+    last_bad = max((i for i, v in enumerate(floats) if not math.isfinite(v)), default=-1)
+    tail = floats[last_bad + 1:]
+    if len(tail) < _MIN_SAMPLES:
+        return "none", math.nan, math.nan, "too few accurate samples near the point", None
+    rep = analyze_sequence(tail)
+    if rep.converged:
+        err = max(float(rep.limit_error), 1e-15 * abs(rep.limit))
+        shorter = analyze_sequence(tail[: max(_MIN_SAMPLES, 3 * len(tail) // 4)])
+        if shorter.converged:  # an extrapolation that drifts with the data is not settled
+            err = max(err, abs(float(shorter.limit) - float(rep.limit)))
+        return "value", float(rep.limit), err, rep.reason, rep
+    if math.isinf(rep.limit):
+        return "inf", float(rep.limit), 0.0, rep.reason, rep
+    kind = "dne" if rep.pattern in ("diverging", "oscillating", "irregular") else "none"
+    return kind, math.nan, math.nan, rep.reason, rep
+
+
+def _combine(a: tuple, b: tuple) -> tuple[str, float, float, str]:
+    (ka, va, ea, na, _), (kb, vb, eb, nb, _) = a, b
+    if ka == kb == "value":
+        scale = max(1.0, abs(va))
+        gap = abs(va - vb)
+        if gap <= max(1e-8 * scale, 10 * max(ea, eb)):
+            best = (va, ea) if ea <= eb else (vb, eb)
+            return "value", best[0], max(best[1], gap), na
+        return "dne", math.nan, math.nan, (
+            f"two sample sequences approach different values ({va:.10g} and {vb:.10g})")
+    if ka == kb == "inf" and va == vb:
+        return "inf", va, 0.0, na
+    if "dne" in (ka, kb):
+        return "dne", math.nan, math.nan, na if ka == "dne" else nb
+    if ka == "value" and kb == "none" and ea < 1e-3 * max(1.0, abs(va)):
+        return "value", va, ea, na
+    if kb == "value" and ka == "none" and eb < 1e-3 * max(1.0, abs(vb)):
+        return "value", vb, eb, nb
+    return "none", math.nan, math.nan, na if ka == "none" else nb
+
+
+def _far_check(sampler: _Sampler, point: sp.Expr, sign: int,
+               first: tuple[str, float, float, str]) -> tuple[str, float, float, str]:
+    """Re-judge an infinite or undecided answer from super-geometric distances."""
+    if not (point.is_infinite or point == 0):
+        return first
+    values, _ = _sample(sampler, _far_points(point, sign))
+    if len(values) < 5:
+        return first
+    far = _analyse(values)
+    kind = first[0]
+    if far[0] == "value" and far[2] <= 1e-6 * max(1.0, abs(far[1])):
+        return "value", far[1], far[2], f"at super-geometric distances: {far[3]}"
+    if kind == "inf":
+        big = [abs(v) for v in values[-5:]]
+        growing = all(big[i] <= big[i + 1] for i in range(len(big) - 1))
+        if not growing:
+            return "none", math.nan, math.nan, (
+                "the values grow over the usual range but fall again far closer to the point")
+    return first
+
+
+def _one_side(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, side: str,
+              deadline: float) -> tuple[str, float, float, str]:
+    sampler = _Sampler(expr, var, deadline)
+    sign = (1 if point == sp.oo else -1) if point.is_infinite else (1 if side == "+" else -1)
+    results = []
+    for offset, ratio, count in _SEQUENCES:
+        values, note = _sample(sampler, _points(point, sign, offset, ratio, count))
+        if not values:
+            return "none", math.nan, math.nan, note
+        results.append(_analyse(values))
+    first = _combine(*results)
+    if first[0] in ("inf", "none", "dne") and time.monotonic() < deadline:
+        return _far_check(sampler, point, sign, first)
+    return first
+
+
+def numeric_sides(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, sides: tuple,
+                  budget: float | None) -> dict[str, tuple[str, float, float, str]]:
+    """``{side: (kind, value, error, note)}``, kind in value | inf | dne | none.
+
+    Runs in the timeout child of :func:`symcalc.limit`; ``budget`` seconds are shared by the
+    sides (samples not reached in time are simply not used).
+    """
+    start = time.monotonic()
+    total = 1e9 if budget is None else 0.9 * budget
+    out = {}
+    for i, side in enumerate(sides):
+        deadline = start + total * (i + 1) / len(sides)
+        with np.errstate(all="ignore"):
+            out[side] = _one_side(expr, var, point, side, deadline)
+    return out
+
