@@ -18,9 +18,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ._symengine import derivatives
 from .functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
 
-__all__ = ["Expit", "LogAddExp0", "stabilize", "RULES"]
+__all__ = ["Expit", "LogAddExp0", "stabilize", "RULES", "real_derivatives", "real_gradient"]
 
 
 # The stable forms are the ML functions themselves: the printers evaluate ``sigmoid`` as
@@ -44,7 +45,46 @@ RULES: dict[str, str] = {
     "relu": "relu(u) -> max(u, 0)",
     "softmax": "softmax(z)[i] -> exp(z_i - logsumexp(z))",
     "log_softmax": "log(softmax(z)[i]) -> z_i - logsumexp(z)",
+    "log_cosh": "log(cosh(u)) -> softplus(2u) - u - log(2)",
+    "tanh": "sinh(u)/cosh(u) -> tanh(u)",
+    "log_sum_exp": "log(exp(a) + exp(b) + ...) -> logsumexp(a, b, ...)",
+    "sum_exp_power": "(exp(a) + exp(b) + ...)**k -> exp(k*logsumexp(a, b, ...))",
+    "merge_exp": "exp(a)*exp(b) -> exp(a + b) (no inf*0 where one overflows)",
+    "one_minus_exp": "1 - exp(u) -> -expm1(u)",
+    "log1mexp": "log(1 - exp(-u)) -> log(-expm1(-u)) for u < log 2, log1p(-exp(-u)) else",
+    "log_erfc": "log(erfc(u)) -> -u**2 - log(u*sqrt(pi)) + log(asymptotic series) for u >= 25",
+    "erfc_ratio": "exp(-u**2)/erfc(u) -> u*sqrt(pi)/(asymptotic series) for u >= 25",
+    "xlogx": "u*log(u) -> 0 where u = 0 (the limit; 0*log(0) would be nan)",
+    "dirac": "DiracDelta(u) -> 0 (zero away from the kinks of Abs/Max/Heaviside/sign)",
 }
+
+_ERFC_SWITCH = 25  # above it erfc(u) < 1e-273: use the asymptotic series (error < 3e-17)
+
+
+def _erfc_series(u: sp.Expr) -> sp.Expr:
+    """``erfc(u) * u * sqrt(pi) * exp(u**2)`` for large u: ``sum (-1)^n (2n-1)!! / (2u^2)^n``."""
+    terms, coef = [sp.S.One], sp.S.One
+    for n in range(1, 8):
+        coef = -coef * (2 * n - 1)
+        terms.append(coef / (2 * u**2) ** n)
+    return sp.Add(*terms)
+
+
+def _exp_terms(e: sp.Expr) -> list[sp.Expr] | None:
+    """``[v_i]`` with ``e = sum exp(v_i)`` (positive constants c are exp(log c)), else None."""
+    if not e.is_Add:
+        return None
+    out, n_exp = [], 0
+    for t in e.args:
+        coef, rest = t.as_coeff_Mul()
+        if isinstance(rest, sp.exp) and coef.is_positive:
+            out.append(rest.args[0] + (sp.log(coef) if coef != 1 else 0))
+            n_exp += 1
+        elif t.is_number and t.is_positive:
+            out.append(sp.log(t))
+        else:
+            return None
+    return out if n_exp >= 1 and len(out) >= 2 else None
 
 
 def _one_plus_exp(e: sp.Expr) -> sp.Expr | None:
@@ -167,6 +207,9 @@ class _Rewriter:
 
     def _function(self, node: sp.Basic, args: list[sp.Basic]) -> sp.Expr | None:
         """The ML functions written by the user, mapped to what the emitters print stably."""
+        if isinstance(node, sp.DiracDelta):
+            self.fired.add("dirac")
+            return sp.S.Zero
         if isinstance(node, log_sigmoid):
             self.fired.add("log_sigmoid_fn")
             return -softplus(-args[0])
@@ -190,6 +233,10 @@ class _Rewriter:
         if a is sp.S.NegativeOne and isinstance(b, sp.exp):
             self.fired.add("expm1")
             return expm1(b.args[0])
+        if a is sp.S.One and b.is_Mul and len(b.args) == 2 and b.args[0] is sp.S.NegativeOne \
+                and isinstance(b.args[1], sp.exp):
+            self.fired.add("one_minus_exp")
+            return -expm1(b.args[1].args[0])
         return e
 
     def _log(self, arg: sp.Expr, node: sp.Expr) -> sp.Expr:
@@ -201,6 +248,9 @@ class _Rewriter:
         if isinstance(arg, sp.exp):
             self.fired.add("log_exp")
             return arg.args[0]
+        special = self._log_special(arg)
+        if special is not None:
+            return special
         base, power = (arg.base, arg.exp) if arg.is_Pow and arg.exp.is_Integer else (arg, 1)
         if isinstance(base, Expit):
             self.fired.add("log_sigmoid")
@@ -214,6 +264,86 @@ class _Rewriter:
             return log1p(arg - 1)
         return node if arg is node.args[0] else sp.log(arg)
 
+    def _log_special(self, arg: sp.Expr) -> sp.Expr | None:
+        """log of cosh, of a sum of exponentials, of 1 - exp(u) (as -expm1(u)), of erfc."""
+        if isinstance(arg, sp.cosh):
+            self.fired.add("log_cosh")
+            u = arg.args[0]
+            return softplus(2 * u) - u - sp.log(2)
+        if arg.is_Mul and len(arg.args) == 2 and arg.args[0] is sp.S.NegativeOne \
+                and isinstance(arg.args[1], expm1):
+            self.fired.add("log1mexp")
+            v = arg.args[1].args[0]
+            return sp.Piecewise((sp.log(-expm1(v)), v > -sp.log(2)), (log1p(-sp.exp(v)), True))
+        if isinstance(arg, sp.erfc):
+            self.fired.add("log_erfc")
+            u = arg.args[0]
+            tail = -u**2 - sp.log(u) - sp.log(sp.sqrt(sp.pi)) + sp.log(_erfc_series(u))
+            return sp.Piecewise((sp.log(arg), u < _ERFC_SWITCH), (tail, True))
+        terms = _exp_terms(arg)
+        if terms is not None and not (len(terms) == 2 and sp.S.Zero in terms):
+            self.fired.add("log_sum_exp")
+            return logsumexp(*terms)
+        return None
+
+    def _mul_extra(self, e: sp.Expr) -> sp.Expr:
+        """Products that overflow factor by factor: sinh/cosh, exp(-u^2)/erfc(u), powers of
+        sums of exponentials, several exp factors, u*log(u)."""
+        if not e.is_Mul:
+            return e
+        factors = list(e.args)
+        changed = False
+        for i, f in enumerate(factors):
+            base, k = (f.base, f.exp) if f.is_Pow and f.exp.is_Integer else (f, sp.S.One)
+            terms = _exp_terms(base)
+            if terms is not None and not (len(terms) == 2 and sp.S.Zero in terms):
+                self.fired.add("sum_exp_power")
+                factors[i], changed = sp.exp(k * logsumexp(*terms)), True
+        factors, hit = _pair_hyperbolic(factors)
+        if hit:
+            self.fired.add("tanh")
+        factors, hit2 = _pair_erfc(factors)
+        if hit2:
+            self.fired.add("erfc_ratio")
+        exps = [f for f in factors if isinstance(f, sp.exp)]
+        if len(exps) >= 2:
+            self.fired.add("merge_exp")
+            factors = [f for f in factors if not isinstance(f, sp.exp)]
+            factors.append(sp.exp(sp.Add(*[f.args[0] for f in exps])))
+            changed = True
+        factors, hit3 = self._distribute_exp(factors)
+        out = sp.Mul(*factors) if (changed or hit or hit2 or hit3) else e
+        return self._xlogx(out)
+
+    def _distribute_exp(self, factors: list[sp.Expr]) -> tuple[list[sp.Expr], bool]:
+        """``exp(c) * (t1 + t2)`` with an exp in every ``t`` -> ``exp(c)*t1 + exp(c)*t2``, the
+        exps merged (``exp(L - a) * (exp(a - L) - exp(2a - 2L))`` is inf * 0 when unmerged)."""
+        exps = [f for f in factors if isinstance(f, sp.exp)]
+        if len(exps) != 1:
+            return factors, False
+        for i, f in enumerate(factors):
+            if f.is_Add and all(any(isinstance(g, sp.exp) for g in sp.Mul.make_args(t))
+                                for t in f.args):
+                self.fired.add("merge_exp")
+                terms = [self._mul_extra(sp.Mul(exps[0], t)) for t in f.args]
+                rest = [g for n, g in enumerate(factors) if n != i and g is not exps[0]]
+                return [*rest, sp.Add(*terms)], True
+        return factors, False
+
+    def _xlogx(self, e: sp.Expr) -> sp.Expr:
+        if not e.is_Mul:
+            return e
+        for f in e.args:
+            if not isinstance(f, sp.log):
+                continue
+            inner = sp.Mul.make_args(f.args[0])
+            zeros = [h for h in e.args if h is not f and not h.is_number and (h in inner or (
+                h.is_Pow and h.base in inner and h.exp.is_positive))]
+            if zeros:
+                self.fired.add("xlogx")
+                return sp.Piecewise((0, sp.Eq(sp.Mul(*zeros), 0)), (e, True))
+        return e
+
     def _mul(self, node: sp.Expr) -> sp.Expr:
         rw = self.memo
         plain: list[sp.Expr] = []
@@ -226,8 +356,8 @@ class _Rewriter:
                 plain.append(rw[f])
         if not specials:
             if all(a is o for a, o in zip(plain, node.args)):
-                return node
-            return sp.Mul(*plain)
+                return self._mul_extra(node)
+            return self._mul_extra(sp.Mul(*plain))
         self.fired.add("sigmoid")
         out: list[sp.Expr] = []
         for u, k in specials:
@@ -241,6 +371,35 @@ class _Rewriter:
                         break
             out.append(Expit(u) ** m * Expit(-u) ** (k - m))
         return sp.Mul(*plain, *out)
+
+
+def _pair_hyperbolic(factors: list[sp.Expr]) -> tuple[list[sp.Expr], bool]:
+    """``sinh(u)**m * cosh(u)**-m -> tanh(u)**m`` inside one product."""
+    for i, f in enumerate(factors):
+        if not (f.is_Pow and isinstance(f.base, sp.cosh) and f.exp.is_Integer and f.exp < 0):
+            continue
+        u, m = f.base.args[0], -f.exp
+        for j, g in enumerate(factors):
+            base, k = (g.base, g.exp) if g.is_Pow else (g, sp.S.One)
+            if isinstance(base, sp.sinh) and base.args[0] == u and k == m:
+                rest = [h for n, h in enumerate(factors) if n not in (i, j)]
+                return [*rest, sp.tanh(u) ** m], True
+    return factors, False
+
+
+def _pair_erfc(factors: list[sp.Expr]) -> tuple[list[sp.Expr], bool]:
+    """``exp(-u**2) / erfc(u)`` (the derivative of ``log(erfc(u))``) without 0/0."""
+    for i, f in enumerate(factors):
+        if not (f.is_Pow and isinstance(f.base, sp.erfc) and f.exp == -1):
+            continue
+        u = f.base.args[0]
+        for j, g in enumerate(factors):
+            if isinstance(g, sp.exp) and sp.expand(g.args[0] + u**2) == 0:
+                ratio = sp.Piecewise((g / f.base, u < _ERFC_SWITCH),
+                                     (u * sp.sqrt(sp.pi) / _erfc_series(u), True))
+                rest = [h for n, h in enumerate(factors) if n not in (i, j)]
+                return [*rest, ratio], True
+    return factors, False
 
 
 def stabilize(exprs: list[sp.Expr]) -> tuple[list[sp.Expr], list[str]]:
@@ -267,3 +426,36 @@ def stabilize(exprs: list[sp.Expr]) -> tuple[list[sp.Expr], list[str]]:
     rewriter = _Rewriter()
     out = [rewriter(sp.sympify(e)) for e in exprs]
     return out, sorted(RULES[k] for k in rewriter.fired)
+
+
+# ------------------------------------------------------------------ real-valued derivatives
+_COMPLEX_PARTS = (sp.Derivative, sp.re, sp.im)
+
+
+def real_derivatives(expr: sp.Expr, wrt: list[sp.Symbol]) -> list[sp.Expr]:
+    """``[d expr / d v for v in wrt]`` with every symbol taken as real.
+
+    Parameters and data are real numbers, but ``sympy.Symbol("w")`` (and every symbol the
+    parser makes) carries no such assumption, so SymPy differentiates ``Abs``, ``sign`` and
+    friends as complex functions (``re``, ``im``, unevaluated ``Derivative``). Where that
+    happens, the derivatives are taken again with real stand-ins for the symbols and mapped
+    back: ``d|u|/du = sign(u)``, ``d sign(u)/du = 2 DiracDelta(u)`` (dropped by
+    :func:`stabilize`, being zero away from the kink).
+    """
+    out = derivatives(expr, wrt)
+    if not any(d.has(*_COMPLEX_PARTS) for d in out):
+        return out
+    syms = {s for s in expr.free_symbols | set(wrt)
+            if isinstance(s, sp.Symbol) and s.is_real is not True}
+    fwd = {s: sp.Dummy(s.name, real=True) for s in syms}
+    back = {v: k for k, v in fwd.items()}
+    out = derivatives(expr.xreplace(fwd), [fwd.get(v, v) for v in wrt])
+    return [d.xreplace(back) for d in out]
+
+
+def real_gradient(loss: object) -> list[sp.Expr]:
+    """``loss.gradient()``, re-derived by :func:`real_derivatives` where it has complex parts."""
+    grad = list(loss.gradient())  # type: ignore[attr-defined]
+    if any(g.has(*_COMPLEX_PARTS) for g in grad):
+        return real_derivatives(loss.expr, list(loss.params))  # type: ignore[attr-defined]
+    return grad

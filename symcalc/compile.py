@@ -43,7 +43,7 @@ from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.cse_main import tree_cse
 
-from ._stable import stabilize
+from ._stable import real_derivatives, real_gradient, stabilize
 from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
 from .errors import MissingDependencyError, NonFiniteError, SymcalcError
 
@@ -418,7 +418,7 @@ class CompiledLoss:
         # One derivation serves display and compilation: the exact gradient is rewritten
         # into stable functions, and the Hessian is later derived from the stable gradient
         # (whose derivatives, e.g. expit' = expit(u)*expit(-u), stay stable).
-        stable, self.rewrites = stabilize([loss.expr, *loss.gradient()])
+        stable, self.rewrites = stabilize([loss.expr, *real_gradient(loss)])
         self._expr, self._grad = stable[0], stable[1:]
         self._pnames = _identifiers(self.params, "p")
         self._dnames = _identifiers(self.data_symbols, "d")
@@ -475,10 +475,8 @@ class CompiledLoss:
         return source, _exec_source(source, tag)
 
     def _build_hessian(self) -> None:
-        from ._symengine import derivatives
-
         p = len(self.params)
-        upper = [d for i in range(p) for d in derivatives(self._grad[i], self.params[i:])]
+        upper = [d for i in range(p) for d in real_derivatives(self._grad[i], self.params[i:])]
         upper, fired = stabilize(upper)
         self.rewrites = sorted(set(self.rewrites) | set(fired))
         # Continue the first CSE pass rather than starting over: the value and gradient the
