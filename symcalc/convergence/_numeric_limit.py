@@ -73,6 +73,8 @@ class _Sampler:
             try:
                 with mpmath.workdps(dps), iv_dps(dps):
                     v = self.iv(mpmath.iv.mpf(x_at(dps)))
+                if v.a > _BIG or v.b < -_BIG:  # astronomically large: its bound nearest 0
+                    return "ok", mpmath.mpf(v.a if v.a > _BIG else v.b)
                 width, mid = v.delta, abs(v.mid)
                 if width <= _REL * mid or width <= mpmath.mpf("1e-320"):
                     return "ok", mpmath.mpf(v.mid)
@@ -84,14 +86,16 @@ class _Sampler:
             fine = self.mp(x)
         with mpmath.workdps(dps):
             coarse = self.mp(x)
+        kind = "ok"
         if isinstance(fine, mpmath.mpc):
             if abs(fine.imag) > mpmath.mpf(10) ** (-dps // 2) * max(1, abs(fine.real)):
-                return "complex", None
-            fine, coarse = fine.real, mpmath.re(coarse)
+                kind = "complex"
+            else:
+                fine, coarse = fine.real, mpmath.re(coarse)
         if mpmath.isnan(fine):
             return "lost", None
         if abs(fine - coarse) <= _REL * abs(fine) or fine == coarse:
-            return "ok", fine
+            return kind, fine
         return "imprecise", None
 
 
@@ -115,26 +119,23 @@ def _far_points(point: sp.Expr, sign: int):
 
 
 def _sample(sampler: _Sampler, xs) -> tuple[list[Any], str]:
-    """The run of accurate real values nearest the point, and a note."""
+    """The run of accurate values nearest the point (all real, or all complex), and a note."""
     run: list[Any] = []
-    complex_tail = lost = 0
+    run_kind = ""
+    lost = 0
     for x_at in xs:
         if time.monotonic() > sampler.deadline:
             break
         kind, v = sampler.value(x_at)
-        if kind == "ok":
-            if complex_tail:
-                run = []
+        if kind in ("ok", "complex"):
+            if kind != run_kind:  # a far-away stretch of the other kind does not count
+                run, run_kind = [], kind
             run.append(v)
-            complex_tail = lost = 0
-        elif kind == "complex":
-            complex_tail += 1
+            lost = 0
         else:
             lost += 1
             if lost >= 3 and run:  # precision exhausted towards the point: use what we have
                 break
-    if complex_tail >= 3 or (complex_tail and not run):
-        return [], "the expression is not real on this side of the point"
     return run, "" if run else "the expression could not be evaluated near the point"
 
 
@@ -151,6 +152,8 @@ def _huge_trend(values: list[Any]) -> float | None:
 
 def _analyse(values: list[Any]) -> tuple[str, float, float, str, Any]:
     """(kind, value, error, note, report) of one sequence of samples."""
+    if values and isinstance(values[0], mpmath.mpc):
+        return _analyse_complex(values)
     trend = _huge_trend(values)
     if trend is not None:
         return "inf", trend, 0.0, "the values grow without bound", None
@@ -163,6 +166,8 @@ def _analyse(values: list[Any]) -> tuple[str, float, float, str, Any]:
     rep = analyze_sequence(tail)
     if rep.converged:
         err = max(float(rep.limit_error), 1e-15 * abs(rep.limit))
+        if rep.order == "sublinear":  # extrapolating slow convergence: trust only the values
+            err = max(err, abs(tail[-1] - float(rep.limit)))
         shorter = analyze_sequence(tail[: max(_MIN_SAMPLES, 3 * len(tail) // 4)])
         if shorter.converged:  # an extrapolation that drifts with the data is not settled
             err = max(err, abs(float(shorter.limit) - float(rep.limit)))
@@ -171,6 +176,17 @@ def _analyse(values: list[Any]) -> tuple[str, float, float, str, Any]:
         return "inf", float(rep.limit), 0.0, rep.reason, rep
     kind = "dne" if rep.pattern in ("diverging", "oscillating", "irregular") else "none"
     return kind, math.nan, math.nan, rep.reason, rep
+
+
+def _analyse_complex(values: list[Any]) -> tuple[str, float, float, str, Any]:
+    """Complex samples whose imaginary part vanishes: ``sqrt(x)`` as x -> 0 from the left."""
+    re_part = _analyse([mpmath.re(v) for v in values])
+    im_part = _analyse([mpmath.im(v) for v in values])
+    if re_part[0] == im_part[0] == "value" and abs(im_part[1]) <= max(
+            10 * im_part[2], 1e-12 * max(1.0, abs(re_part[1]))):
+        err = max(re_part[2], abs(im_part[1]), im_part[2])
+        return "value", re_part[1], err, "the imaginary part of the values vanishes", None
+    return "none", math.nan, math.nan, "the expression is not real on this side of the point", None
 
 
 def _combine(a: tuple, b: tuple) -> tuple[str, float, float, str]:
@@ -204,6 +220,13 @@ def _far_check(sampler: _Sampler, point: sp.Expr, sign: int,
         return first
     far = _analyse(values)
     kind = first[0]
+    if kind == "value":  # a slowly settling value: the far samples bound its error
+        if far[0] == "value":
+            return "value", first[1], max(first[2], abs(far[1] - first[1])), first[3]
+        if far[0] == "inf":
+            return "none", math.nan, math.nan, ("the values seem to settle near the point "
+                                                "but grow without bound further out")
+        return first
     if far[0] == "value" and far[2] <= 1e-6 * max(1.0, abs(far[1])):
         return "value", far[1], far[2], f"at super-geometric distances: {far[3]}"
     if kind == "inf":
@@ -226,7 +249,8 @@ def _one_side(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, side: str,
             return "none", math.nan, math.nan, note
         results.append(_analyse(values))
     first = _combine(*results)
-    if first[0] in ("inf", "none", "dne") and time.monotonic() < deadline:
+    slow = first[0] == "value" and first[2] > 1e-9 * max(1.0, abs(first[1]))
+    if (first[0] in ("inf", "none", "dne") or slow) and time.monotonic() < deadline:
         return _far_check(sampler, point, sign, first)
     return first
 
