@@ -43,6 +43,7 @@ from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.cse_main import tree_cse
 
+from ._nonfinite import diagnose
 from ._stable import real_derivatives, real_gradient, stabilize
 from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
 from .errors import MissingDependencyError, NonFiniteError, SymcalcError
@@ -586,10 +587,21 @@ class CompiledLoss:
         out = self.evaluate(th, data, order=order)
         nan = np.isnan(out[lo:hi])
         if nan.any():
-            self._raise_nan(th, out, lo + int(np.argmax(nan)))
+            self._raise_nan(th, out, lo + int(np.argmax(nan)), data)
         return out
 
-    def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
+    def _nan_hint(self, theta: np.ndarray, data: Any, i: int) -> str | None:
+        """symcalc's own share of the blame for a NaN value/gradient entry (_nonfinite)."""
+        prepared = self.prepare(data)
+        if i > len(self.params) or not isinstance(prepared, PreparedData):
+            return None
+        cols, syms = list(prepared.columns), self.data_symbols
+        exact = self.loss.expr if i == 0 else real_gradient(self.loss)[i - 1]
+        stable = self._expr if i == 0 else self._grad[i - 1]
+        return diagnose(exact, stable, [*self.params, *syms], theta, cols, lambda a, b: self.evaluate(
+            theta, {s: c[a:b] for s, c in zip(syms, cols)} if syms else None, order=min(i, 1))[i])
+
+    def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int, data: Any = None) -> None:
         p = len(self.params)
         names = [s.name for s in self.params]
         if i == 0:
@@ -600,6 +612,9 @@ class CompiledLoss:
             r, c = np.triu_indices(p)
             what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
         at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
+        hint = self._nan_hint(theta, data, i)
+        if hint:
+            raise NonFiniteError(f"{what} is NaN at theta ({at}) on this data, but {hint}")
         raise NonFiniteError(
             f"{what} is NaN at theta ({at}) on this data: the loss is undefined there (e.g. "
             "log or sqrt of a negative number, 0/0 or inf - inf); choose parameters (or data) "
