@@ -26,7 +26,7 @@ from .errors import (
     SymcalcError,
 )
 from .loss import Loss
-from .compile import CompiledLoss, PreparedData
+from .codegen import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .explain import Derivation, explain
 from . import datasets
