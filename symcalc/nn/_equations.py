@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sympy as sp
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import Sequential
 
 __all__ = ["BackpropEquations", "backprop_equations"]
 
@@ -47,8 +44,9 @@ def _partial(wrt: str) -> str:
     return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {wrt}}}"
 
 
-def backprop_equations(model: Sequential) -> BackpropEquations:
-    """Build the equations; see :meth:`symcalc.nn.Sequential.backprop_equations`."""
+def backprop_equations(model: Any) -> BackpropEquations:
+    """Build the equations of ``model`` (a :class:`symcalc.nn.Sequential`; not imported here:
+    the model imports this module); see :meth:`symcalc.nn.Sequential.backprop_equations`."""
     n_layers = len(model.layers)
     per_layer: list[list[str]] = []
     for l, layer in enumerate(model.layers, start=1):

@@ -2,7 +2,7 @@
 
 Every activation is a SymPy expression ``sigma(z)``; its derivative ``sigma'(z)`` is derived
 by :func:`sympy.diff` (never written by hand), and the pair is compiled together through the
-one compile path, :func:`symcalc.compile.compile_elementwise`, so that e.g. ``tanh(z)`` is
+one compile path, :func:`symcalc.codegen.compile_elementwise`, so that e.g. ``tanh(z)`` is
 evaluated once for both. Users may pass any SymPy expression in exactly one free symbol.
 
 >>> import sympy as sp
@@ -49,7 +49,7 @@ ActivationLike = Union[str, sp.Expr, "Activation", None]
 @functools.lru_cache(maxsize=256)
 def _compiled(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> Any:
     """The shared compile path, cached so equal expressions are compiled once per process."""
-    from ..compile import compile_elementwise
+    from ..codegen import compile_elementwise
 
     try:
         return compile_elementwise(list(exprs), list(symbols))

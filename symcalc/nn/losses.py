@@ -2,7 +2,7 @@
 
 A loss is a per-element expression ``l(y_pred, y_true)``; the network's loss is its mean over
 samples and outputs (as Keras averages). ``dl/dy_pred`` is derived by :func:`sympy.diff` and
-compiled together with ``l`` through :func:`symcalc.compile.compile_elementwise`.
+compiled together with ``l`` through :func:`symcalc.codegen.compile_elementwise`.
 
 Binary cross-entropy after a sigmoid output layer is evaluated in the combined stable form on
 the logits ``z``: ``l = logaddexp(0, z) - y*z`` and ``dl/dz = sigmoid(z) - y`` (no ``log(0)``).

@@ -9,7 +9,7 @@ Backpropagation here is the chain rule applied layer by layer, vectorized over t
 * gradients: ``dL/dW_l = a_{l-1}^T delta_l`` and ``dL/db_l = sum over rows of delta_l``.
 
 Each ``sigma`` and ``sigma'`` (and the loss and its derivative) is a SymPy expression compiled
-through :func:`symcalc.compile.compile_elementwise`; see :meth:`Sequential.backprop_equations`.
+through :func:`symcalc.codegen.compile_elementwise`; see :meth:`Sequential.backprop_equations`.
 """
 
 from __future__ import annotations
