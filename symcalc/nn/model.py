@@ -390,7 +390,9 @@ class Sequential:
         """Gradients of the mean loss on ``(X, y)`` by backpropagation, in
         :meth:`get_weights` order and shapes."""
         self._require_compiled("gradients")
-        X, y = self._check_xy(X, y)
+        return self._gradients(*self._check_xy(X, y))
+
+    def _gradients(self, X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._loss_and_grads(X, y)[1]
 
@@ -406,7 +408,7 @@ class Sequential:
 
         self._require_compiled("gradient_check")
         X, y = self._check_xy(X, y)
-        analytic = np.concatenate([g.ravel() for g in self.gradients(X, y)])
+        analytic = np.concatenate([g.ravel() for g in self._gradients(X, y)])
         saved = self.get_weights()
         shapes = [w.shape for w in saved]
         cuts = np.cumsum([w.size for w in saved])[:-1]
