@@ -1,9 +1,11 @@
 """One training epoch of an MLP 16 -> 64 -> 64 -> 1 (tanh, MSE, SGD, batch 256).
 
 symcalc.nn (activation derivatives compiled from SymPy) against a hand-written NumPy
-backpropagation of the same network in the same process, and PyTorch eager (float64, CPU)
-when torch is installed. Each epoch includes the shuffle and the per-batch loss value, as a
-training loop reports it. Ratios are time / hand-written NumPy time (lower is better).
+backpropagation of the same network in the same process, PyTorch eager (float64, CPU) when
+torch is installed, and JAX (float64, the whole epoch one ``jit``-compiled ``lax.scan`` over
+the batches) when jax is installed. Each epoch includes the shuffle and the per-batch loss
+value, as a training loop reports it. Ratios are time / hand-written NumPy time (lower is
+better).
 """
 
 from __future__ import annotations
@@ -95,6 +97,42 @@ def _torch_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optiona
     return epoch
 
 
+def _jax_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
+    """One epoch as one compiled program: ``lax.scan`` of SGD steps over the batches."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def loss(params, xb, yb):
+        W1, b1, W2, b2, W3, b3 = params
+        out = jnp.tanh(jnp.tanh(xb @ W1 + b1) @ W2 + b2) @ W3 + b3
+        return jnp.mean((out - yb) ** 2)
+
+    def step(params, batch):
+        value, grads = jax.value_and_grad(loss)(params, *batch)
+        return [p - LR * g for p, g in zip(params, grads)], value
+
+    @jax.jit
+    def epoch(params, Xs, ys):
+        params, values = jax.lax.scan(step, params, (Xs, ys))
+        return params, values.mean()
+
+    state = {"params": [jnp.asarray(w) for w in _init()]}
+    rng = np.random.default_rng(2)
+    steps = len(X) // BATCH
+    Xd, yd = jnp.asarray(X), jnp.asarray(y)
+
+    def run() -> None:
+        order = jnp.asarray(rng.permutation(len(X))[: steps * BATCH])
+        Xs = Xd[order].reshape(steps, BATCH, -1)
+        ys = yd[order].reshape(steps, BATCH, -1)
+        state["params"], value = epoch(state["params"], Xs, ys)
+        float(value)
+
+    return run
+
+
 def run(quick: bool) -> str:
     """BLAS is limited to one thread (threadpoolctl, when installed) so that the small
     per-batch matrix products are timed without thread contention on shared machines."""
@@ -115,7 +153,7 @@ def _run(quick: bool, threads: str) -> str:
     rng = np.random.default_rng(2)
     # interleaved repeats, so load changes on a shared machine hit both sides alike
     runs = {"numpy": lambda: numpy_epoch(w, X, y, rng),
-            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2)}
+            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2, verbose=0)}
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(repeats):
         for key, fn in runs.items():
@@ -128,6 +166,12 @@ def _run(quick: bool, threads: str) -> str:
         rows.append(("PyTorch eager (float64, 1 thread)", t_torch * 1e3, t_torch / t_numpy))
     else:
         rows.append(("PyTorch eager", "not installed", "-"))
+    if have("jax"):  # pragma: no cover - optional peer
+        t_jax = timeit(_jax_epoch_fn(X, y), repeats=repeats, warmup=2)
+        rows.append(("JAX jit + lax.scan (float64)", t_jax * 1e3, t_jax / t_numpy))
+    else:
+        rows.append(("JAX jit + lax.scan", "not installed", "-"))
+    rows.append(("numba backend, whole training step fused", "not possible yet", "-"))
     return table(
         f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}, {threads}",
         ("implementation", "ms / epoch", "ratio vs NumPy"),

@@ -198,10 +198,10 @@ class RowActivation:
         return self.fn is SOFTMAX
 
     def latex(self) -> tuple[str, str]:
-        """LaTeX of ``sigma(z)_j`` and of its vector-Jacobian product (the backward step)."""
+        """LaTeX of ``sigma(z)_j`` and of its Jacobian ``d a_j / d z_k``."""
         value = rf"{sp.latex(self.expr.xreplace({X: sp.Symbol('z_j')}))}, \ R = \log\sum_i e^{{z_i}}"
-        vjp = r"\delta_j = a_j \left(g_j - \textstyle\sum_i g_i a_i\right)"
-        return value, vjp
+        jacobian = r"\partial a_j / \partial z_k = a_j \left(\delta_{jk} - a_k\right)"
+        return value, jacobian
 
     def __repr__(self) -> str:
         return f"RowActivation({self.name!r}: {self.expr}, R = {self.fn.reduction.name})"
