@@ -24,6 +24,7 @@ import sympy as sp
 
 from .._validate import describe
 from ..errors import SymbolError, SymcalcError
+from ..functions import relu, sigmoid, softplus
 from ._kernels import _compiled, _unchecked
 from .rowwise import ROW_ACTIVATIONS, RowActivation
 
@@ -32,15 +33,16 @@ __all__ = ["Activation", "ACTIVATIONS", "get_activation", "Z"]
 #: The symbol every built-in activation is written in (real, so ``|z|`` differentiates to sign).
 Z = sp.Symbol("z", real=True)
 
-_SIGMOID = 1 / (1 + sp.exp(-Z))
+_SIGMOID = sigmoid(Z)
 
-#: Built-in activations by name (Keras names). ``elu`` uses ``alpha = 1``.
+#: Built-in activations by name (Keras names), written with the folded SymPy functions of
+#: :mod:`symcalc.functions` so derivatives read as in a textbook. ``elu`` uses ``alpha = 1``.
 ACTIVATIONS: dict[str, sp.Expr] = {
     "linear": Z,
-    "relu": sp.Max(0, Z),
+    "relu": relu(Z),
     "tanh": sp.tanh(Z),
     "sigmoid": _SIGMOID,
-    "softplus": sp.log(1 + sp.exp(Z)),
+    "softplus": softplus(Z),
     "elu": sp.Piecewise((Z, Z > 0), (sp.exp(Z) - 1, True)),
     "swish": Z * _SIGMOID,
 }
@@ -153,8 +155,8 @@ class Activation:
         if self._is_sigmoid is None:
             expr = self.expr.xreplace({self.symbol: Z})
             # other spellings, e.g. exp(z)/(1 + exp(z)); only small expressions are simplified
-            self._is_sigmoid = expr == _SIGMOID or (
-                sp.count_ops(expr) <= 20 and sp.simplify(expr - _SIGMOID) == 0)
+            self._is_sigmoid = expr == _SIGMOID or (sp.count_ops(expr) <= 20 and sp.simplify(
+                (expr - _SIGMOID).rewrite(sp.exp)) == 0)
         return bool(self._is_sigmoid)
 
     def latex(self) -> tuple[str, str]:

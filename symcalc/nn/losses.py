@@ -8,8 +8,8 @@ derived by :func:`sympy.diff` and compiled together with ``l`` through
 
 Cross-entropies are evaluated in stable combined forms, each derived by SymPy:
 
-* binary, after a sigmoid output (or ``from_logits=True``): ``l = log(1 + e^z) - y*z``
-  (compiled as ``logaddexp``), whose derivative is ``sigmoid(z) - y``;
+* binary, after a sigmoid output (or ``from_logits=True``): ``l = softplus(z) - y*z``
+  (compiled as ``logaddexp``), whose derivative SymPy gives as ``sigmoid(z) - y``;
 * categorical, after a softmax output (or ``from_logits=True``): ``-y*log(softmax(z))``,
   which SymPy simplifies to ``y*(R - z)`` with ``R = logsumexp(z)`` computed with the row
   maximum subtracted; the chain rule through ``R`` gives ``softmax(z)*sum(y) - y``, i.e.
@@ -33,6 +33,7 @@ import sympy as sp
 
 from .._validate import describe
 from ..errors import DataError, ShapeError, SymbolError, SymcalcError
+from ..functions import softplus
 from ._kernels import _compiled, _unchecked
 from .rowwise import LOG_SOFTMAX, NORMALIZE
 
@@ -204,18 +205,18 @@ class BinaryCrossentropy(LossFunction):
     """Binary cross-entropy, as Keras's ``BinaryCrossentropy(from_logits=...)``.
 
     With ``from_logits=True`` the outputs are logits ``z`` and the loss is the stable
-    ``log(1 + e^z) - y*z`` (derivative ``sigmoid(z) - y``); otherwise the outputs are
+    ``softplus(z) - y*z`` (derivative ``sigmoid(z) - y``); otherwise the outputs are
     probabilities, clipped to ``[1e-7, 1 - 1e-7]`` as Keras does.
 
     Examples
     --------
     >>> BinaryCrossentropy(from_logits=True).derivative
-    -y_true + exp(y_pred)/(exp(y_pred) + 1)
+    -y_true + sigmoid(y_pred)
     """
 
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = _check_bool(from_logits, "from_logits")
-        expr = (sp.log(1 + sp.exp(Y_PRED)) - Y_TRUE * Y_PRED if self.from_logits
+        expr = (softplus(Y_PRED) - Y_TRUE * Y_PRED if self.from_logits
                 else LOSSES["binary_crossentropy"])
         super().__init__(expr, name="binary_crossentropy")
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..functions import SoftmaxEntry, logsumexp
 from ._kernels import _compiled, _unchecked
 
 __all__ = ["RowReduction", "RowwiseFunction", "RowActivation", "REDUCTIONS", "ROW_ACTIVATIONS",
@@ -82,12 +83,14 @@ class RowReduction:
 
 
 def _in_row_terms(derivative: sp.Expr, full: sp.Expr, xs: tuple[sp.Symbol, ...]) -> sp.Expr:
-    """Write ``dR/dx_1`` in terms of ``x_1`` and ``R`` (replacing the reduction itself, and the
-    sum inside a logarithm, by ``R``); fails loudly if other elements of the row remain."""
-    swap = {full: R}
-    if isinstance(full, sp.log):
-        swap[full.args[0]] = sp.exp(R)
-    local = sp.powsimp(derivative.xreplace(swap)).xreplace({xs[0]: X})
+    """Write ``dR/dx_1`` in terms of ``x_1`` and ``R``: a softmax entry is
+    ``exp(x_i - logsumexp(x))``, and the reduction itself becomes ``R``; fails loudly if other
+    elements of the row remain."""
+    derivative = derivative.replace(
+        lambda e: isinstance(e, SoftmaxEntry),
+        lambda e: sp.exp(e.logits[e.index] - logsumexp(*e.logits)),
+    )
+    local = sp.powsimp(derivative.xreplace({full: R})).xreplace({xs[0]: X})
     if not local.free_symbols <= {X, R}:  # pragma: no cover - a reduction of another kind
         raise ValueError(f"dR/dx_j = {local} depends on other elements of the row")
     return local
@@ -95,8 +98,7 @@ def _in_row_terms(derivative: sp.Expr, full: sp.Expr, xs: tuple[sp.Symbol, ...])
 
 #: The row reductions by name.
 REDUCTIONS: dict[str, RowReduction] = {
-    "logsumexp": RowReduction("logsumexp", lambda xs: sp.log(sp.Add(*map(sp.exp, xs))),
-                              _logsumexp_rows),
+    "logsumexp": RowReduction("logsumexp", lambda xs: logsumexp(*xs), _logsumexp_rows),
     "sum": RowReduction("sum", lambda xs: sp.Add(*xs), _sum_rows),
 }
 
