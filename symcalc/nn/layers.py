@@ -113,7 +113,8 @@ class Dense:
         Number of outputs.
     activation : str, sympy.Expr, Activation or None
         A name (``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softplus``, ``elu``,
-        ``swish``), a SymPy expression in exactly one free symbol, or None (linear).
+        ``swish``, or ``softmax`` for the output layer), a SymPy expression in exactly one
+        free symbol, or None (linear).
     input_dim : int, optional
         Number of inputs; required on the first layer unless the model is built by ``fit``
         (or starts with an :class:`Input`).
