@@ -10,11 +10,9 @@ better).
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
-from ._util import have, table, timeit
+from ._util import table, torch_sgd_epoch, training_rows, with_one_blas_thread
 
 SIZES = (16, 64, 64, 1)
 BATCH = 256
@@ -77,24 +75,10 @@ def _symcalc_model():
 def _torch_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
     import torch
 
-    torch.set_num_threads(1)
     net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64),
                               torch.nn.Tanh(), torch.nn.Linear(64, 1)).double()
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    loss_fn = torch.nn.MSELoss()
-
-    def epoch() -> None:
-        order = torch.randperm(len(Xt))
-        Xs, ys = Xt[order], yt[order]
-        for s in range(0, len(Xt), BATCH):
-            opt.zero_grad()
-            loss = loss_fn(net(Xs[s : s + BATCH]), ys[s : s + BATCH])
-            loss.backward()
-            opt.step()
-            loss.item()
-
-    return epoch
+    return torch_sgd_epoch(net, torch.nn.MSELoss(), torch.from_numpy(X), torch.from_numpy(y),
+                           batch=BATCH, lr=LR)
 
 
 def _jax_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
@@ -134,14 +118,7 @@ def _jax_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional 
 
 
 def run(quick: bool) -> str:
-    """BLAS is limited to one thread (threadpoolctl, when installed) so that the small
-    per-batch matrix products are timed without thread contention on shared machines."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return _run(quick, "default BLAS threads")
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run(quick, "1 BLAS thread")
+    return with_one_blas_thread(lambda threads: _run(quick, threads))
 
 
 def _run(quick: bool, threads: str) -> str:
@@ -151,26 +128,13 @@ def _run(quick: bool, threads: str) -> str:
     model = _symcalc_model()
     w = _init()
     rng = np.random.default_rng(2)
-    # interleaved repeats, so load changes on a shared machine hit both sides alike
-    runs = {"numpy": lambda: numpy_epoch(w, X, y, rng),
-            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2, verbose=0)}
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(repeats):
-        for key, fn in runs.items():
-            times[key].append(timeit(fn, repeats=1, warmup=0 if times[key] else 1))
-    t_numpy, t_symcalc = (statistics.median(times[k]) for k in ("numpy", "symcalc"))
-    rows = [("hand-written NumPy backprop", t_numpy * 1e3, 1.0),
-            ("symcalc.nn Sequential.fit", t_symcalc * 1e3, t_symcalc / t_numpy)]
-    if have("torch"):  # pragma: no cover - optional peer
-        t_torch = timeit(_torch_epoch_fn(X, y), repeats=repeats)
-        rows.append(("PyTorch eager (float64, 1 thread)", t_torch * 1e3, t_torch / t_numpy))
-    else:
-        rows.append(("PyTorch eager", "not installed", "-"))
-    if have("jax"):  # pragma: no cover - optional peer
-        t_jax = timeit(_jax_epoch_fn(X, y), repeats=repeats, warmup=2)
-        rows.append(("JAX jit + lax.scan (float64)", t_jax * 1e3, t_jax / t_numpy))
-    else:
-        rows.append(("JAX jit + lax.scan", "not installed", "-"))
+    rows = training_rows(
+        lambda: numpy_epoch(w, X, y, rng),
+        lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2, verbose=0),
+        [("PyTorch eager (float64, 1 thread)", "torch", lambda: _torch_epoch_fn(X, y)),
+         ("JAX jit + lax.scan (float64)", "jax", lambda: _jax_epoch_fn(X, y))],
+        repeats,
+    )
     rows.append(("numba backend, whole training step fused", "not possible yet", "-"))
     return table(
         f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}, {threads}",

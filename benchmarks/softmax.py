@@ -10,11 +10,9 @@ time / hand-written NumPy time (lower is better).
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
-from ._util import have, table, timeit
+from ._util import table, torch_sgd_epoch, training_rows, with_one_blas_thread
 
 SIZES = (784, 128, 10)
 BATCH = 128
@@ -78,34 +76,14 @@ def _symcalc_model():
 def _torch_epoch_fn(X: np.ndarray, Y: np.ndarray):  # pragma: no cover - optional peer
     import torch
 
-    torch.set_num_threads(1)
     net = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
                               torch.nn.Linear(SIZES[1], SIZES[2])).double()
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(Y.argmax(axis=1))
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def epoch() -> None:
-        order = torch.randperm(len(Xt))
-        Xs, ys = Xt[order], yt[order]
-        for s in range(0, len(Xt), BATCH):
-            opt.zero_grad()
-            loss = loss_fn(net(Xs[s : s + BATCH]), ys[s : s + BATCH])
-            loss.backward()
-            opt.step()
-            loss.item()
-
-    return epoch
+    return torch_sgd_epoch(net, torch.nn.CrossEntropyLoss(), torch.from_numpy(X),
+                           torch.from_numpy(Y.argmax(axis=1)), batch=BATCH, lr=LR)
 
 
 def run(quick: bool) -> str:
-    """BLAS limited to one thread (threadpoolctl, when installed), as in the MLP suite."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return _run(quick, "default BLAS threads")
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run(quick, "1 BLAS thread")
+    return with_one_blas_thread(lambda threads: _run(quick, threads))
 
 
 def _run(quick: bool, threads: str) -> str:
@@ -115,20 +93,12 @@ def _run(quick: bool, threads: str) -> str:
     model = _symcalc_model()
     w = _init()
     rng = np.random.default_rng(2)
-    runs = {"numpy": lambda: numpy_epoch(w, X, Y, rng),
-            "symcalc": lambda: model.fit(X, Y, epochs=1, batch_size=BATCH, seed=2, verbose=0)}
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(repeats):  # interleaved, so load changes hit both sides alike
-        for key, fn in runs.items():
-            times[key].append(timeit(fn, repeats=1, warmup=0 if times[key] else 1))
-    t_numpy, t_symcalc = (statistics.median(times[k]) for k in ("numpy", "symcalc"))
-    rows = [("hand-written NumPy backprop", t_numpy * 1e3, 1.0),
-            ("symcalc.nn Sequential.fit", t_symcalc * 1e3, t_symcalc / t_numpy)]
-    if have("torch"):  # pragma: no cover - optional peer
-        t_torch = timeit(_torch_epoch_fn(X, Y), repeats=repeats)
-        rows.append(("PyTorch eager (float64, 1 thread)", t_torch * 1e3, t_torch / t_numpy))
-    else:
-        rows.append(("PyTorch eager", "not installed", "-"))
+    rows = training_rows(
+        lambda: numpy_epoch(w, X, Y, rng),
+        lambda: model.fit(X, Y, epochs=1, batch_size=BATCH, seed=2, verbose=0),
+        [("PyTorch eager (float64, 1 thread)", "torch", lambda: _torch_epoch_fn(X, Y))],
+        repeats,
+    )
     return table(
         f"Softmax classifier 784-128-10 (ReLU, categorical cross-entropy, SGD), one epoch, "
         f"N={n}, batch {BATCH}, {threads}",
