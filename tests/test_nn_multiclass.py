@@ -180,7 +180,7 @@ def test_bad_multiclass_inputs():
         sparse.fit(X, np.r_[3, labels[1:]], verbose=0)
     with pytest.raises(DataError, match="found 0.5 at index 2"):
         sparse.evaluate(X, np.r_[labels[:2], 0.5, labels[3:]])
-    with pytest.raises(ShapeError, match=r"one integer class label per sample.*got shape \(12, 3\)"):
+    with pytest.raises(ShapeError, match=r"one integer class label per sample.*shape \(12, 3\)"):
         sparse.evaluate(X, onehot)
     dense = _net("softmax", "categorical_crossentropy")
     with pytest.raises(ShapeError, match="sparse_categorical_crossentropy"):

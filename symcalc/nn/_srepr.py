@@ -134,7 +134,8 @@ class _Reader:
             return sp.Integer(ints[0])
         if name == "Rational" and len(ints) == 2 and ints[1] != 0:
             return sp.Rational(ints[0], ints[1])
-        raise self.fail(f"{name}(...) needs {'one integer' if name == 'Integer' else 'two integers, the second nonzero'}")
+        want = "one integer" if name == "Integer" else "two integers, the second nonzero"
+        raise self.fail(f"{name}(...) needs {want}")
 
     def _int(self, node: ast.AST) -> int:
         sign = 1

@@ -201,7 +201,8 @@ class RowActivation:
 
     def latex(self) -> tuple[str, str]:
         """LaTeX of ``sigma(z)_j`` and of its Jacobian ``d a_j / d z_k``."""
-        value = rf"{sp.latex(self.expr.xreplace({X: sp.Symbol('z_j')}))}, \ R = \log\sum_i e^{{z_i}}"
+        entry = sp.latex(self.expr.xreplace({X: sp.Symbol("z_j")}))
+        value = rf"{entry}, \ R = \log\sum_i e^{{z_i}}"
         jacobian = r"\partial a_j / \partial z_k = a_j \left(\delta_{jk} - a_k\right)"
         return value, jacobian
 

@@ -47,9 +47,14 @@ _MAX_MEMBERS = 10_000
 _MAX_CONFIG_CHARS = 1_000_000
 _KEY = re.compile(r"config|weight_\d{1,5}|opt_\d{1,5}_[a-z][a-z0-9_]{0,15}")
 #: Hyperparameters of each optimizer, as constructor keywords.
-HYPERPARAMETERS: dict[str, tuple[str, ...]] = {"gd": ("learning_rate",), "sgd": ("learning_rate",),
-          "momentum": ("learning_rate", "momentum"), "nesterov": ("learning_rate", "momentum"),
-          "adam": ("learning_rate", "beta1", "beta2", "epsilon")}
+HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
+    "gd": ("learning_rate",),
+    "sgd": ("learning_rate",),
+    "momentum": ("learning_rate", "momentum"),
+    "nesterov": ("learning_rate", "momentum"),
+    "adam": ("learning_rate", "beta1", "beta2", "epsilon"),
+}
+#: NumPy bit generators whose state a model file may restore.
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
@@ -171,8 +176,8 @@ def _activation_config(act: Any) -> dict[str, Any]:
 def _optimizer_config(opt: Optimizer) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if type(opt) not in OPTIMIZERS.values() or opt.name not in HYPERPARAMETERS:
         raise SymcalcError(
-            f"cannot save the optimizer {opt!r}: only symcalc's {sorted(set(HYPERPARAMETERS))} can be "
-            "saved (save_weights saves the weights of any model)"
+            f"cannot save the optimizer {opt!r}: only symcalc's {sorted(HYPERPARAMETERS)} can "
+            "be saved (save_weights saves the weights of any model)"
         )
     state, arrays = [], {}
     for key, slot in sorted(opt.state.items(), key=lambda kv: str(kv[0])):
