@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sympy as sp
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import Sequential
+Sequential = Any  # the model (symcalc.nn.model imports this module, so not the other way)
 
 __all__ = ["BackpropEquations", "backprop_equations"]
 
