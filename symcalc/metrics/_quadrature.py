@@ -30,7 +30,7 @@ from scipy.integrate import IntegrationWarning, quad
 from .._mpeval import mp_function
 from .._timeout import call_with_timeout
 from ..errors import SymbolicTimeout
-from ..compile import compile_elementwise
+from ..codegen import compile_elementwise
 
 __all__ = ["Quadrature", "quadrature"]
 

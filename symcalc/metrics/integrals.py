@@ -12,10 +12,11 @@ from typing import Any
 import sympy as sp
 
 from .._timeout import call_with_timeout
-from ._quadrature import Quadrature, quadrature
-from .._validate import as_expr, check_positive, describe, resolve_symbol
+from .._expressions import as_expr
+from .._validate import check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
+from ._quadrature import Quadrature, quadrature
 
 __all__ = ["integrate", "IntegralReport"]
 

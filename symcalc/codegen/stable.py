@@ -18,8 +18,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ._symengine import derivatives
-from .functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
+from ..functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
+from .symengine_bridge import derivatives
 
 __all__ = ["Expit", "LogAddExp0", "stabilize", "RULES", "real_derivatives", "real_gradient"]
 
