@@ -75,6 +75,8 @@ class _Sampler:
                     v = self.iv(mpmath.iv.mpf(x_at(dps)))
                 if v.a > _BIG or v.b < -_BIG:  # astronomically large: its bound nearest 0
                     return "ok", mpmath.mpf(v.a if v.a > _BIG else v.b)
+                if mpmath.isinf(v.a) or mpmath.isinf(v.b):  # more digits cannot help
+                    return "lost", None
                 width, mid = v.delta, abs(v.mid)
                 if width <= _REL * mid or width <= mpmath.mpf("1e-320"):
                     return "ok", mpmath.mpf(v.mid)
@@ -162,6 +164,11 @@ def _analyse(values: list[Any]) -> tuple[str, float, float, str, Any]:
     last_bad = max((i for i, v in enumerate(floats) if not math.isfinite(v)), default=-1)
     tail = floats[last_bad + 1:]
     if len(tail) < _MIN_SAMPLES:
+        settled = len(tail) >= 4 and analyze_sequence(tail)
+        if settled and settled.converged and settled.pattern in ("constant", "settled"):
+            v = float(settled.limit)
+            return "value", v, max(float(settled.limit_error), 1e-15 * abs(v)), \
+                settled.reason, settled
         return "none", math.nan, math.nan, "too few accurate samples near the point", None
     rep = analyze_sequence(tail)
     if rep.converged:
@@ -232,7 +239,7 @@ def _far_check(sampler: _Sampler, point: sp.Expr, sign: int,
     if kind == "inf":
         big = [abs(v) for v in values[-5:]]
         growing = all(big[i] <= big[i + 1] for i in range(len(big) - 1))
-        if not growing:
+        if not growing and not all(v > _BIG for v in big):
             return "none", math.nan, math.nan, (
                 "the values grow over the usual range but fall again far closer to the point")
     return first
