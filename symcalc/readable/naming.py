@@ -1,0 +1,140 @@
+"""Name the inner expressions a gradient shares: ``z = w1*x1 + w2*x2 + b``, shown once.
+
+An inner expression is a sum that involves a parameter and sits inside a function
+(``sigmoid(z)``, ``exp(z)``, ``tanh(z)``, a softmax logit, ``Max(0, m)``...). The chain rule
+repeats it in every partial; naming it is how a textbook keeps ``x_j (sigma(z) - y)`` short.
+Sums that are factors of a partial (the residual ``w*x + b - y`` of least squares) stay
+inline. Names are display-only: the returned expressions keep the original symbols.
+
+Long definitions are compressed: ``w1*x1 + ... + w30*x30 + b`` is shown as
+``Sum(w_j*x_j, (j, 1, 30)) + b``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import sympy as sp
+
+from ..functions import SoftmaxEntry
+from .tidy import rebuild
+
+__all__ = ["find_inner", "Names", "split_index", "compress_sums"]
+
+_STEMS = ("z", "u", "v", "h", "t", "q")
+_INDEXED = re.compile(r"^(.*?)(_?)(\d+(?:_\d+)*)$")
+
+
+def split_index(name: str) -> tuple[str, str, tuple[int, ...]] | None:
+    """``("w", "_", (1, 2))`` for ``"w_1_2"``, ``("x", "", (3,))`` for ``"x3"``; else None."""
+    m = _INDEXED.match(name)
+    if not m or not m.group(1):
+        return None
+    return m.group(1), m.group(2), tuple(int(i) for i in m.group(3).split("_"))
+
+
+def _is_inner(arg: sp.Basic, params: set[sp.Symbol]) -> bool:
+    return isinstance(arg, sp.Expr) and arg.is_Add and bool(arg.free_symbols & params)
+
+
+def find_inner(exprs: Sequence[sp.Basic], params: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """Inner sums in order of appearance, innermost first, each up to sign once."""
+    ps = set(params)
+    found: dict[sp.Expr, None] = {}
+    seen: set[sp.Basic] = set()
+
+    def visit(e: sp.Basic) -> None:
+        if e in seen or e.is_Atom:
+            return
+        seen.add(e)
+        for a in e.args:
+            visit(a)
+        if isinstance(e, sp.Function) or isinstance(e, sp.Piecewise):
+            args = e.args[1:] if isinstance(e, SoftmaxEntry) else e.args
+            for a in args:
+                if _is_inner(a, ps) and a not in found and -a not in found:
+                    found[a] = None
+        if e.is_Pow and not e.exp.is_Integer and _is_inner(e.base, ps):
+            found.setdefault(e.base, None)
+
+    for e in exprs:
+        visit(e)
+    return list(found)
+
+
+class Names:
+    """Display names for inner expressions, and the replacement that applies them."""
+
+    def __init__(self, inner: Sequence[sp.Expr], taken: set[str]) -> None:
+        stem = next((s for s in _STEMS if not any(
+            t == s or (split_index(t) or ("",))[0] == s for t in taken)), "z")
+        if len(inner) == 1:
+            names = [sp.Symbol(stem)]
+        else:
+            names = [sp.Symbol(f"{stem}_{i}") for i in range(1, len(inner) + 1)]
+        self.stem = stem
+        self.symbols = names
+        self.definitions: dict[sp.Symbol, sp.Expr] = {}
+        self._map: dict[sp.Expr, sp.Expr] = {}
+        for name, expr in zip(names, inner):
+            self.definitions[name] = rebuild(expr, self._map)  # inner names inside outer ones
+            self._map[expr] = name
+            self._map[-expr] = -name
+
+    def __call__(self, e: sp.Basic) -> sp.Basic:
+        out = rebuild(e, self._map)
+        return self._softmax(out) if out.has(SoftmaxEntry) else out
+
+    def _softmax(self, e: sp.Basic) -> sp.Basic:
+        """``softmax(z_1, ..., z_K)[i]`` as ``softmax(z)_{i+1}`` when the logits are all names."""
+        if tuple(self.symbols) == () or len(self.symbols) < 2:
+            return e
+        rules = {}
+        for entry in e.atoms(SoftmaxEntry):
+            if tuple(entry.logits) == tuple(self.symbols):
+                rules[entry] = _shown(f"softmax({self.stem})_{entry.index + 1}")
+        return rebuild(e, rules)
+
+
+def _shown(name: str) -> sp.Symbol:
+    from .printing import ShownSymbol
+
+    return ShownSymbol(name)
+
+
+def compress_sums(e: sp.Expr, letter: str = "j", min_terms: int = 4) -> sp.Expr:
+    """Runs of terms that differ only in one index, as ``Sum(w_j*x_j, (j, lo, hi))``."""
+    if not e.is_Add:
+        return e
+    j = sp.Symbol(letter, integer=True)
+    groups: dict[sp.Expr, list[tuple[int, sp.Expr]]] = {}
+    rest: list[sp.Expr] = []
+    for term in e.args:
+        key = _one_index_template(term, j)
+        if key is None:
+            rest.append(term)
+        else:
+            groups.setdefault(key[0], []).append((key[1], term))
+    out = list(rest)
+    for template, members in groups.items():
+        idx = sorted(i for i, _ in members)
+        if len(members) >= min_terms and idx == list(range(idx[0], idx[0] + len(idx))):
+            out.append(sp.Sum(template, (j, idx[0], idx[-1])))
+        else:
+            out.extend(t for _, t in members)
+    return sp.Add(*out, evaluate=False) if len(out) > 1 else out[0]
+
+
+def _one_index_template(term: sp.Expr, j: sp.Symbol) -> tuple[sp.Expr, int] | None:
+    values = set()
+    rules = {}
+    for s in term.free_symbols:
+        parts = split_index(s.name)
+        if parts is None or len(parts[2]) != 1:
+            return None
+        values.add(parts[2][0])
+        rules[s] = sp.Indexed(sp.IndexedBase(parts[0]), j)
+    if len(values) != 1:
+        return None
+    return term.xreplace(rules), values.pop()
