@@ -161,7 +161,7 @@ class Loss:
             recognised and kept folded, common factors pulled out (``x1*(sigmoid(z) - y)``,
             ``2*(w*x + b - y)``), exactly equal to the raw form. ``"raw"``: the plain
             ``sympy.diff`` output. A gradient too large to tidy within the time budget
-            (:data:`symcalc.readable.DEFAULT_SECONDS` of CPU time) comes back raw.
+            (one CPU second) comes back raw.
 
         Examples
         --------

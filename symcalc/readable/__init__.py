@@ -13,7 +13,7 @@ SymPy's raw derivative of the logistic loss ``log(1 + exp(z)) - y*z`` with
 
 The readable expressions are exactly equal to the raw ones and use the original symbols; the
 names (``z``) exist only in the display. Everything runs under a CPU-time budget
-(:data:`DEFAULT_SECONDS`); past it, or past a size cap, the raw form is shown. SymPy only: no
+(``symcalc.readable._budget.DEFAULT_SECONDS``, one CPU second); past it, or past a size cap, the raw form is shown. SymPy only: no
 NumPy, no compile path.
 
 Examples
@@ -25,13 +25,11 @@ Examples
 2*(b + w*x - y)
 """
 
-from ._budget import DEFAULT_SECONDS
 from .core import readable_form, readable_gradient, readable_hessian
 from .display import DerivativeDisplay, display
 from .printing import Ordering, to_latex, to_text
 
 __all__ = [
-    "DEFAULT_SECONDS",
     "readable_form",
     "readable_gradient",
     "readable_hessian",

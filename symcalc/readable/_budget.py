@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["Budget", "OutOfBudget", "DEFAULT_SECONDS", "MAX_NODES"]
+__all__ = ["Budget", "OutOfBudget", "DEFAULT_SECONDS", "MAX_NODES", "too_large"]
 
 #: CPU seconds one readable gradient (or one display) may take before falling back to raw.
 DEFAULT_SECONDS = 1.0
@@ -28,8 +28,8 @@ class Budget:
     True
     """
 
-    def __init__(self, seconds: float = DEFAULT_SECONDS) -> None:
-        self.seconds = float(seconds)
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = float(DEFAULT_SECONDS if seconds is None else seconds)
         self.deadline = time.thread_time() + self.seconds
 
     def exhausted(self) -> bool:
@@ -40,7 +40,12 @@ class Budget:
             raise OutOfBudget(f"the readable form took more than {self.seconds:g} s of CPU time")
 
 
-def count_nodes(exprs: object, cap: int = MAX_NODES) -> int:
+def too_large(exprs: object) -> bool:
+    """Whether the expressions have more than :data:`MAX_NODES` distinct tree nodes."""
+    return count_nodes(exprs, MAX_NODES) > MAX_NODES
+
+
+def count_nodes(exprs: object, cap: int) -> int:
     """Tree nodes of the expressions (shared sub-trees counted once), stopping past ``cap``."""
     seen: set[object] = set()
     stack = list(exprs)  # type: ignore[call-overload]

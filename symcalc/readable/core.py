@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ._budget import MAX_NODES, Budget, OutOfBudget, count_nodes
+from ._budget import Budget, OutOfBudget, too_large
 from .fold import Folder, logistic_families, substitute
 from .tidy import cost, rebuild, tidy
 
@@ -60,9 +60,7 @@ def readable_form(expr: sp.Expr, *, budget: float | Budget | None = None) -> sp.
 
 
 def _as_budget(budget: float | Budget | None) -> Budget:
-    if isinstance(budget, Budget):
-        return budget
-    return Budget() if budget is None else Budget(budget)
+    return budget if isinstance(budget, Budget) else Budget(budget)
 
 
 def readable_gradient(
@@ -79,7 +77,7 @@ def readable_gradient(
         :data:`symcalc.readable._budget.DEFAULT_SECONDS`).
     """
     b = _as_budget(budget)
-    if b.exhausted() or count_nodes(exprs) > MAX_NODES:
+    if b.exhausted() or too_large(exprs):
         return None
     work = Readable(b)
     try:

@@ -140,9 +140,12 @@ def display(
                      for i in range(len(params)) for j in range(i, len(params))]
     everything = entries + [e for _, _, e in h_entries] + ([loss] if loss is not None else [])
     taken = {s.name for e in everything for s in e.free_symbols}
-    names = Names(find_inner(entries + [e for _, _, e in h_entries], params), taken)
+    # The raw fallback of a big loss is shown as it is: no search for names or groups.
+    inner = [] if note else find_inner(entries + [e for _, _, e in h_entries], params)
+    names = Names(inner, taken)
     ordering = Ordering(params, names.definitions)
-    rows = group_rows(params, [names(e) for e in entries])
+    named = [names(e) for e in entries]
+    rows = [Row(p, e) for p, e in zip(params, named)] if note else group_rows(params, named)
     return DerivativeDisplay(
         loss=None if loss is None else names(loss),
         definitions=list(names.definitions.items()),

@@ -130,6 +130,8 @@ def _fold_tanh(factors: list[sp.Expr]) -> bool:
 
 
 def _fold_node(e: sp.Basic, in_mul: bool) -> sp.Basic:
+    if isinstance(e, sigmoid):
+        return canonical_sigmoid(e.args[0])
     if isinstance(e, sp.log):
         return _fold_log(e)
     if e.is_Mul:

@@ -1,7 +1,7 @@
 """Name the inner expressions a gradient shares: ``z = w1*x1 + w2*x2 + b``, shown once.
 
-An inner expression is a sum that involves a parameter and sits inside a function
-(``sigmoid(z)``, ``exp(z)``, ``tanh(z)``, a softmax logit, ``Max(0, m)``...). The chain rule
+An inner expression is a sum with a parameter among its terms (``w*x + b``) that sits inside a
+function (``sigmoid(z)``, ``exp(z)``, ``tanh(z)``, a softmax logit, ``Max(0, 1 - y*z)``...). The chain rule
 repeats it in every partial; naming it is how a textbook keeps ``x_j (sigma(z) - y)`` short.
 Sums that are factors of a partial (the residual ``w*x + b - y`` of least squares) stay
 inline. Names are display-only: the returned expressions keep the original symbols.
@@ -34,8 +34,19 @@ def split_index(name: str) -> tuple[str, str, tuple[int, ...]] | None:
     return m.group(1), m.group(2), tuple(int(i) for i in m.group(3).split("_"))
 
 
-def _is_inner(arg: sp.Basic, params: set[sp.Symbol]) -> bool:
-    return isinstance(arg, sp.Expr) and arg.is_Add and bool(arg.free_symbols & params)
+def _direct(term: sp.Expr, params: set[sp.Symbol]) -> bool:
+    """A parameter as a factor of the term itself (``w*x``, ``b``), not inside a function."""
+    return any(f in params or (f.is_Pow and f.base in params) for f in sp.Mul.make_args(term))
+
+
+def _inner_sums(arg: sp.Basic, params: set[sp.Symbol]) -> list[sp.Expr]:
+    """The sums to name in a function's argument: the argument itself when a parameter is a
+    direct term of it (``w*x + b``), else the sums inside it (``1 - y*(w*x + b)``)."""
+    if not isinstance(arg, sp.Expr) or arg.is_Atom or isinstance(arg, sp.Function):
+        return []
+    if arg.is_Add and any(_direct(t, params) for t in arg.args):
+        return [arg]
+    return [s for a in arg.args for s in _inner_sums(a, params)]
 
 
 def find_inner(exprs: Sequence[sp.Basic], params: Sequence[sp.Symbol]) -> list[sp.Expr]:
@@ -50,13 +61,12 @@ def find_inner(exprs: Sequence[sp.Basic], params: Sequence[sp.Symbol]) -> list[s
         seen.add(e)
         for a in e.args:
             visit(a)
-        if isinstance(e, sp.Function) or isinstance(e, sp.Piecewise):
+        if isinstance(e, (sp.Function, sp.Piecewise)):
             args = e.args[1:] if isinstance(e, SoftmaxEntry) else e.args
-            for a in args:
-                if _is_inner(a, ps) and a not in found and -a not in found:
-                    found[a] = None
-        if e.is_Pow and not e.exp.is_Integer and _is_inner(e.base, ps):
-            found.setdefault(e.base, None)
+            for arg in args:
+                for a in _inner_sums(arg, ps):
+                    if a not in found and -a not in found:
+                        found[-a if a.could_extract_minus_sign() else a] = None
 
     for e in exprs:
         visit(e)

@@ -105,17 +105,50 @@ def tidy(e: sp.Expr, budget: Budget) -> sp.Expr:
     for orig, d in atoms.items():
         back.setdefault(d, orig)  # the tidied stand-in was stored first
     candidates = [sp.factor_terms(a)]
+    if a.is_Add and not candidates[0].is_Mul:  # no factor common to all terms: x1*(s - y) + w1/5
+        candidates += _partial_factors(a)
     if (len(a.free_symbols) <= _CANCEL_MAX_GENS and sp.count_ops(a) <= _CANCEL_MAX_OPS
             and _nested(a)):
         budget.check()
         num, den = sp.fraction(sp.cancel(a))
         candidates.append(_quotient(sp.factor_terms(num), sp.factor_terms(den)))
+        candidates += _tanh_derivative(num, den, back)
         stand_ins = [d for d in back if d in num.free_symbols]
         if stand_ins and num.is_Add:  # gather the terms of each function: s*(y1 + y2) - y1
             gathered = sp.collect(num, stand_ins, func=sp.factor_terms)
             candidates.append(_quotient(sp.factor_terms(gathered), sp.factor_terms(den)))
     best = min(candidates, key=lambda c: sp.count_ops(c))
     return rebuild(best, back)
+
+
+def _partial_factors(a: sp.Add) -> list[sp.Expr]:
+    """The sum with the terms that share a symbol gathered, one candidate per symbol."""
+    counts: dict[sp.Symbol, int] = {}
+    for term in a.args:
+        for s in term.free_symbols:
+            counts[s] = counts.get(s, 0) + 1
+    shared = sorted((s for s, n in counts.items() if 2 <= n < len(a.args)), key=str)
+    out = []
+    for s in shared[:6]:
+        with_s = [t for t in a.args if s in sp.Mul.make_args(t)]
+        if len(with_s) >= 2:
+            rest = [t for t in a.args if t not in with_s]
+            out.append(sp.Add(sp.factor_terms(sp.Add(*with_s)), *rest))
+    return out
+
+
+def _tanh_derivative(num: sp.Expr, den: sp.Expr, back: dict[sp.Basic, sp.Basic]) -> list[sp.Expr]:
+    """Keep ``1 - tanh(u)**2`` whole: write ``tanh(u)**2 = 1 - d`` and gather by ``d``."""
+    out = []
+    for stand_in, orig in back.items():
+        if isinstance(orig, sp.tanh) and num.has(stand_in**2):
+            d = sp.Dummy("d")
+            poly = sp.expand(num.subs(stand_in**2, 1 - d))
+            if not poly.has(stand_in):
+                gathered = sp.factor_terms(sp.collect(poly, d, func=sp.factor_terms))
+                pattern = sp.Add(1, -stand_in**2, evaluate=False)
+                out.append(_quotient(rebuild(gathered, {d: pattern}), sp.factor_terms(den)))
+    return out
 
 
 def _quotient(num: sp.Expr, den: sp.Expr) -> sp.Expr:
