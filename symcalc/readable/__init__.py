@@ -25,11 +25,12 @@ Examples
 2*(b + w*x - y)
 """
 
-from .core import readable_form, readable_gradient, readable_hessian
+from .core import OnDemand, readable_form, readable_gradient, readable_hessian
 from .display import DerivativeDisplay, display
 from .printing import Ordering, to_latex, to_text
 
 __all__ = [
+    "OnDemand",
     "readable_form",
     "readable_gradient",
     "readable_hessian",

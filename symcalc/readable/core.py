@@ -11,11 +11,15 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ._budget import Budget, OutOfBudget, too_large
+from ._budget import Budget, OutOfBudget, count_nodes, too_large
 from .fold import Folder, logistic_families, substitute
 from .tidy import cost, rebuild, tidy
 
-__all__ = ["readable_form", "readable_gradient", "readable_hessian", "Readable"]
+__all__ = ["readable_form", "readable_gradient", "readable_hessian", "Readable", "OnDemand"]
+
+
+#: Expressions with more distinct nodes than this are folded but not tidied.
+_TIDY_MAX_NODES = 1500
 
 
 class Readable:
@@ -36,6 +40,8 @@ class Readable:
         if not isinstance(raw, sp.Expr) or raw.is_Atom:
             return raw
         folded = self.folder(raw)
+        if count_nodes([folded], _TIDY_MAX_NODES) > _TIDY_MAX_NODES:
+            return folded  # factoring a sum this long takes seconds and reads no better
         best = tidy(folded, self.budget)
         families = logistic_families(folded)
         if families:
@@ -45,6 +51,25 @@ class Readable:
             if cost(other) < cost(best):
                 best = other
         return best
+
+
+class OnDemand:
+    """Readable forms computed when first shown, all under one budget; once the budget is
+    spent every further expression is shown raw (for displays such as ``explain``)."""
+
+    def __init__(self, budget: float | Budget | None = None) -> None:
+        self._budget = budget
+        self._work: Readable | None = None
+
+    def __call__(self, e: sp.Expr) -> sp.Expr:
+        if self._work is None:
+            self._work = Readable(_as_budget(self._budget))
+        if too_large([e]):
+            return e
+        try:
+            return self._work(e)
+        except OutOfBudget:
+            return e
 
 
 def readable_form(expr: sp.Expr, *, budget: float | Budget | None = None) -> sp.Expr:

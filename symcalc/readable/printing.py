@@ -1,7 +1,8 @@
 """Text and LaTeX printers that order terms the way a loss is written.
 
 SymPy prints ``b + w*x - y`` and ``-y + sigmoid(z)``; a textbook writes ``w*x + b - y`` and
-``sigmoid(z) - y``. The order used here: numbers first (``1 - sigmoid(z)``), then terms by the
+``sigmoid(z) - y``. The order used here: numbers first before functions and data
+(``1 - sigmoid(z)``, ``1 - y``) but last after a parameter (``x + 1``), then terms by the
 first parameter they involve, in the loss's ``params`` order (so ``w*x`` before ``b`` when the
 parameters are ``[w, b]``), then the rest (data); a sum never starts with a minus sign when
 one of its terms is positive. Factors: numbers, symbols, sums free of parameters (``(1 - y)``), functions, then sums
@@ -62,10 +63,19 @@ class Ordering:
         self._memo[e] = out
         return out
 
+    def _direct(self, term: sp.Expr) -> bool:
+        return any(f in self.rank or f in self.names
+                   or (f.is_Pow and (f.base in self.rank or f.base in self.names))
+                   for f in sp.Mul.make_args(term))
+
     def terms(self, expr: sp.Add) -> list[sp.Expr]:
+        # A number leads a sum of functions or data (1 - sigmoid(z), 1 - y) and closes a
+        # polynomial in the parameters (x + 1, w*x + b - 1).
+        number_last = any(self._direct(t) for t in expr.args)
+
         def key(t: sp.Expr) -> tuple:
             if t.is_Number:
-                return (0, 0, default_sort_key(t))
+                return (3 if number_last else 0, 0, default_sort_key(t))
             if isinstance(t, sp.Sum):  # a compressed run of terms such as w_j*x_j
                 return (1, -1, default_sort_key(t))
             r = self.first_param(t)
@@ -86,9 +96,10 @@ class Ordering:
                 return 0
             if base.is_Symbol:
                 return 1
-            if self.first_param(f) is None:
-                return 2  # (1 - y): a coefficient
-            return 4 if base.is_Add else 3
+            if base.is_Add:  # (1 - y) is a coefficient; (1 - sigmoid(z)) comes last
+                plain = self.first_param(f) is None and not base.has(sp.Function)
+                return 2 if plain else 4
+            return 3
 
         return sorted(expr.args, key=lambda f: (kind(f), default_sort_key(f)))
 
