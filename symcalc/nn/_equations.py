@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ..readable import readable_form, rename, to_latex
+from .losses import Y_PRED, Y_TRUE
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Sequential
 
@@ -39,8 +42,14 @@ class BackpropEquations:
 
 
 def _at(expr: sp.Expr, symbol: sp.Symbol, l: int) -> str:
-    """LaTeX of ``expr`` with the activation symbol replaced by ``z^{(l)}``."""
-    return sp.latex(expr.xreplace({symbol: sp.Symbol(f"z^{{({l})}}")}))
+    """LaTeX of ``expr`` in readable form, the activation symbol replaced by ``z^{(l)}``."""
+    shown = rename(readable_form(expr), {symbol: sp.Symbol(f"z^{{({l})}}")})
+    return to_latex(shown)
+
+
+def _shown(expr: sp.Expr, sub: dict[sp.Symbol, sp.Symbol]) -> str:
+    """LaTeX of ``expr`` in readable form (``sigmoid`` folded, factors pulled out)."""
+    return to_latex(rename(readable_form(expr), sub))
 
 
 def _partial(wrt: str) -> str:
@@ -55,7 +64,8 @@ def backprop_equations(model: Sequential) -> BackpropEquations:
         act = layer.activation
         bias = f" + b^{{({l})}}" if layer.use_bias else ""
         eqs = [f"z^{{({l})}} &= a^{{({l - 1})}} W^{{({l})}}{bias}"]
-        value, deriv = act.latex()
+        z = {act.symbol: sp.Symbol("z")}
+        value, deriv = _shown(act.expr, z), _shown(act.derivative, z)
         at = _at(act.expr, act.symbol, l)
         eqs.append(rf"a^{{({l})}} &= \sigma_{{{l}}}(z^{{({l})}}) = {at} \quad "
                    rf"\left(\sigma_{{{l}}}(z) = {value},\ \sigma_{{{l}}}'(z) = {deriv}\right)")
@@ -64,7 +74,8 @@ def backprop_equations(model: Sequential) -> BackpropEquations:
     out = model.layers[-1].activation if model.layers else None
     loss_eqs: list[str] = []
     if model.loss is not None and out is not None:
-        ell, dell = model.loss.latex()
+        sub = {Y_PRED: sp.Symbol(r"\hat{y}"), Y_TRUE: sp.Symbol("y")}
+        ell, dell = _shown(model.loss.expr, sub), _shown(model.loss.derivative, sub)
         mean = r"\frac{1}{n k}"
         loss_eqs.append(rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
                         rf"y_{{ij}}\right), \quad \ell(\hat{{y}}, y) = {ell}")

@@ -28,6 +28,7 @@ Examples
 from .core import OnDemand, readable_form, readable_gradient, readable_hessian
 from .display import DerivativeDisplay, display
 from .printing import Ordering, to_latex, to_text
+from .tidy import rebuild as rename
 
 __all__ = [
     "OnDemand",
@@ -39,4 +40,5 @@ __all__ = [
     "Ordering",
     "to_text",
     "to_latex",
+    "rename",
 ]

@@ -30,7 +30,8 @@ _CANCEL_MAX_GENS = 14
 
 
 def rebuild(e: sp.Basic, back: dict[sp.Basic, sp.Basic]) -> sp.Basic:
-    """``e.xreplace(back)``, keeping ``number*(sum)`` products unevaluated."""
+    """``e.xreplace(back)``, keeping ``number*(sum)`` products unevaluated (``2*(w*x - y)``
+    stays as it is instead of becoming ``2*w*x - 2*y``)."""
     hit = back.get(e)
     if hit is not None:
         return hit
