@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .grouping import Row, group_rows
-from .naming import Names, compress_sums, find_inner
+from .naming import Names, compress_sums, find_inner, find_outputs
 from .printing import Ordering, to_latex, to_text
 
 __all__ = ["DerivativeDisplay", "display"]
@@ -60,7 +60,9 @@ class DerivativeDisplay:
         lines = []
         if self.loss is not None:
             lines.append(("loss", t(self.loss)))
-        lines += [(t(name), t(compress_sums(expr))) for name, expr in self.definitions]
+        for row in group_rows(*zip(*self.definitions)) if self.definitions else []:
+            tail = f"   for {row.index_text()}" if row.letters else ""
+            lines.append((t(row.label), t(compress_sums(row.expr)) + tail))
         for row in self.rows:
             rhs = t(row.expr) + (f"   for {row.index_text()}" if row.letters else "")
             lines.append((f"d/d{t(row.label)}", rhs))
@@ -94,7 +96,9 @@ class DerivativeDisplay:
                              f"{L(self.loss)}")
             else:
                 lines.append(rf"\mathcal{{L}}({args}) &= {L(self.loss)}")
-        lines += [f"{L(name)} &= {L(compress_sums(expr))}" for name, expr in self.definitions]
+        for row in group_rows(*zip(*self.definitions)) if self.definitions else []:
+            tail = rf" \quad \left({row.index_latex()}\right)" if row.letters else ""
+            lines.append(f"{L(row.label)} &= {L(compress_sums(row.expr))}{tail}")
         for row in self.rows:
             tail = rf" \quad \left({row.index_latex()}\right)" if row.letters else ""
             lines.append(rf"\frac{{\partial {top}}}{{\partial {L(row.label)}}} &= "
@@ -142,7 +146,8 @@ def display(
     taken = {s.name for e in everything for s in e.free_symbols}
     # The raw fallback of a big loss is shown as it is: no search for names or groups.
     inner = [] if note else find_inner(entries + [e for _, _, e in h_entries], params)
-    names = Names(inner, taken)
+    outputs = [] if note else find_outputs(entries, params)
+    names = Names(inner, taken, outputs)
     ordering = Ordering(params, names.definitions)
     named = [names(e) for e in entries]
     rows = [Row(p, e) for p, e in zip(params, named)] if note else group_rows(params, named)

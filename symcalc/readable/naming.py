@@ -20,7 +20,7 @@ import sympy as sp
 from ..functions import SoftmaxEntry
 from .tidy import rebuild
 
-__all__ = ["find_inner", "Names", "split_index", "compress_sums"]
+__all__ = ["find_inner", "find_outputs", "Names", "split_index", "compress_sums"]
 
 _STEMS = ("z", "u", "v", "h", "t", "q")
 _INDEXED = re.compile(r"^(.*?)(_?)(\d+(?:_\d+)*)$")
@@ -76,13 +76,25 @@ def find_inner(exprs: Sequence[sp.Basic], params: Sequence[sp.Symbol]) -> list[s
 class Names:
     """Display names for inner expressions, and the replacement that applies them."""
 
-    def __init__(self, inner: Sequence[sp.Expr], taken: set[str]) -> None:
+    def __init__(self, inner: Sequence[sp.Expr], taken: set[str],
+                 outputs: Sequence[sp.Expr] = ()) -> None:
         stem = next((s for s in _STEMS if not any(
             t == s or (split_index(t) or ("",))[0] == s for t in taken)), "z")
+        own = [_own_index(e) for e in inner]
         if len(inner) == 1:
             names = [sp.Symbol(stem)]
+        elif None not in own and len(set(own)) == len(own):  # w3*x + b3 is z_3
+            order = sorted(range(len(inner)), key=lambda k: own[k])  # type: ignore[arg-type]
+            inner = [inner[k] for k in order]
+            names = [sp.Symbol(f"{stem}_{own[k]}") for k in order]
         else:
             names = [sp.Symbol(f"{stem}_{i}") for i in range(1, len(inner) + 1)]
+        out_name = "yhat" if "yhat" not in taken else "f"
+        for k, expr in enumerate(outputs):  # the output of a network, shown as yhat
+            names.append(sp.Symbol(out_name if len(outputs) == 1 else f"{out_name}_{k + 1}"))
+        inner = [*inner, *outputs]
+        self._outputs = [(frozenset(o.args), n) for o, n in zip(outputs, names[-len(outputs):])
+                         ] if outputs else []
         self.stem = stem
         self.symbols = names
         self.definitions: dict[sp.Symbol, sp.Expr] = {}
@@ -93,6 +105,8 @@ class Names:
             self._map[-expr] = -name
 
     def __call__(self, e: sp.Basic) -> sp.Basic:
+        for terms, name in self._outputs:
+            e = _replace_sums(e, terms, name)
         out = rebuild(e, self._map)
         return self._softmax(out) if out.has(SoftmaxEntry) else out
 
@@ -105,6 +119,48 @@ class Names:
             if tuple(entry.logits) == tuple(self.symbols):
                 rules[entry] = _shown(f"softmax({self.stem})_{entry.index + 1}")
         return rebuild(e, rules)
+
+
+def _replace_sums(e: sp.Basic, terms: frozenset, name: sp.Symbol) -> sp.Basic:
+    """Every sum containing all of ``terms`` written as ``name`` plus its other terms."""
+    if e.is_Add and terms <= set(e.args):
+        return sp.Add(name, *[t for t in e.args if t not in terms])
+    if e.is_Atom or not e.args:
+        return e
+    args = tuple(_replace_sums(a, terms, name) for a in e.args)
+    if args == e.args:
+        return e
+    if e.is_Mul and len(args) == 2 and args[0].is_Number and args[1].is_Add:
+        return sp.Mul(*args, evaluate=False)
+    return e.func(*args)
+
+
+def _own_index(e: sp.Expr) -> int | None:
+    """The one index shared by every indexed symbol of ``e`` (3 for ``w3*x + b3``)."""
+    found = {parts[2] for s in e.free_symbols if (parts := split_index(s.name)) is not None}
+    if len(found) == 1:
+        (idx,) = found
+        return idx[0] if len(idx) == 1 else None
+    return None
+
+
+def find_outputs(exprs: Sequence[sp.Expr], params: Sequence[sp.Symbol],
+                 min_terms: int = 5) -> list[sp.Expr]:
+    """The model output inside a long residual shared by several partials: in
+    ``v0*tanh(z_0) + ... + c - y`` the part with parameters, ``v0*tanh(z_0) + ... + c``."""
+    ps = set(params)
+    counts: dict[sp.Expr, int] = {}
+    for e in exprs:
+        for f in set(sp.Mul.make_args(e)):
+            base = f.base if f.is_Pow else f
+            if base.is_Add and len(base.args) >= min_terms:
+                counts[base] = counts.get(base, 0) + 1
+    out = []
+    for add, n in counts.items():
+        model = [t for t in add.args if t.free_symbols & ps]
+        if n >= 2 and len(model) < len(add.args) and len(model) >= min_terms - 1:
+            out.append(sp.Add(*model))
+    return out[:1]
 
 
 def _shown(name: str) -> sp.Symbol:
