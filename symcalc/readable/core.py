@@ -11,15 +11,11 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ._budget import Budget, OutOfBudget, count_nodes, too_large
+from ._budget import Budget, OutOfBudget, too_large
 from .fold import Folder, logistic_families, substitute
 from .tidy import cost, rebuild, tidy
 
 __all__ = ["readable_form", "readable_gradient", "readable_hessian", "Readable", "OnDemand"]
-
-
-#: Expressions with more distinct nodes than this are folded but not tidied.
-_TIDY_MAX_NODES = 1500
 
 
 class Readable:
@@ -29,6 +25,7 @@ class Readable:
         self.budget = budget
         self.folder = Folder(budget)
         self.memo: dict[sp.Basic, sp.Basic] = {}
+        self.family_memo: dict[sp.Basic, tuple[sp.Expr, ...]] = {}
 
     def __call__(self, raw: sp.Expr) -> sp.Expr:
         hit = self.memo.get(raw)
@@ -40,10 +37,8 @@ class Readable:
         if not isinstance(raw, sp.Expr) or raw.is_Atom:
             return raw
         folded = self.folder(raw)
-        if count_nodes([folded], _TIDY_MAX_NODES) > _TIDY_MAX_NODES:
-            return folded  # factoring a sum this long takes seconds and reads no better
         best = tidy(folded, self.budget)
-        families = logistic_families(folded)
+        families = logistic_families(folded, self.family_memo)
         if families:
             subbed, back = substitute(folded, families)
             other = rebuild(tidy(subbed, self.budget), back)

@@ -22,6 +22,7 @@ expression is a rational function of ``s`` for :mod:`.tidy` to cancel.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import sympy as sp
 
@@ -31,6 +32,7 @@ from ._budget import Budget
 __all__ = ["fold", "Folder", "canonical_sigmoid", "logistic_families", "substitute"]
 
 
+@lru_cache(maxsize=4096)  # the sign test walks the whole sum; partials share their sums
 def _orient(v: sp.Expr) -> tuple[sp.Expr, bool]:
     """``(u, flipped)`` with ``v = -u`` when ``flipped``; ``u`` never starts with a minus."""
     if v.could_extract_minus_sign():
@@ -181,14 +183,28 @@ def fold(expr: sp.Expr, budget: Budget | None = None) -> sp.Expr:
 
 
 # ---------------------------------------------------------------- algebraic substitution
-def logistic_families(e: sp.Basic) -> list[sp.Expr]:
-    """Arguments ``u`` (no leading minus) of every ``1 + exp(+-u)`` left in ``e``."""
-    found: dict[sp.Expr, None] = {}
-    for node in sp.preorder_traversal(e):
-        v = _one_plus_exp(node) if isinstance(node, sp.Basic) else None
-        if v is not None:
-            found.setdefault(_orient(v)[0], None)
-    return list(found)
+def logistic_families(e: sp.Basic, memo: dict[sp.Basic, tuple[sp.Expr, ...]] | None = None
+                      ) -> list[sp.Expr]:
+    """Arguments ``u`` (no leading minus) of every ``1 + exp(+-u)`` left in ``e``.
+
+    ``memo`` (shared between the entries of a gradient) keeps the answer per sub-tree, so a
+    long inner expression is walked once, not once per partial.
+    """
+    memo = {} if memo is None else memo
+
+    def walk(node: sp.Basic) -> tuple[sp.Expr, ...]:
+        hit = memo.get(node)
+        if hit is None:
+            found: dict[sp.Expr, None] = {}
+            v = _one_plus_exp(node)
+            if v is not None:
+                found[_orient(v)[0]] = None
+            for a in node.args:
+                found.update(dict.fromkeys(walk(a)))
+            hit = memo[node] = tuple(found)
+        return hit
+
+    return list(walk(e))
 
 
 def substitute(e: sp.Expr, families: list[sp.Expr]) -> tuple[sp.Expr, dict[sp.Dummy, sp.Expr]]:

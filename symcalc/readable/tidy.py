@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._budget import Budget
+from ._budget import Budget, count_nodes
 
 __all__ = ["tidy", "cost", "rebuild"]
 
+#: Stand-in expressions with more operations than this are left as they are.
+_FACTOR_MAX_OPS = 1500
 #: ``cancel`` is only tried on stand-in expressions up to this many operations ...
 _CANCEL_MAX_OPS = 120
 #: ... and this many generators.
@@ -102,6 +104,8 @@ def tidy(e: sp.Expr, budget: Budget) -> sp.Expr:
         return e
     atoms: dict[sp.Basic, sp.Dummy] = {}
     a = _atomize(e, atoms, budget)
+    if count_nodes([a], _FACTOR_MAX_OPS) > _FACTOR_MAX_OPS:
+        return e  # factoring a sum this long takes seconds and reads no better
     back: dict[sp.Basic, sp.Basic] = {}
     for orig, d in atoms.items():
         back.setdefault(d, orig)  # the tidied stand-in was stored first
