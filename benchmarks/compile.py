@@ -153,7 +153,7 @@ def _poly_loss(p: int) -> Any:
 def _derive_compile_table(quick: bool) -> str:
     from sympy.core.cache import clear_cache
 
-    from symcalc import _symengine
+    from symcalc.codegen import symengine_bridge as _symengine
 
     sizes = (4, 16) if quick else (4, 16, 64, 256)
     rows = []

@@ -23,9 +23,10 @@ from typing import Any
 import sympy as sp
 
 from ._timeout import call_with_timeout
+from ._expressions import as_expr
+from ._validate import as_finite_float, describe, resolve_symbol
 from .functions import log_sigmoid, sigmoid, softplus
 from .readable import OnDemand, Ordering, to_latex, to_text
-from ._validate import as_expr, as_finite_float, describe, resolve_symbol
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
 from .results import Result
 

@@ -4,7 +4,7 @@
 trained and which symbols are data columns. The total loss is the mean (or sum) of the
 per-sample loss over the rows of the data. Derivatives are exact SymPy expressions, computed
 once and cached; :meth:`Loss.compile` turns them into fast NumPy code (see
-:mod:`symcalc.compile`).
+:mod:`symcalc.codegen`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ._symengine import derivatives
+from .codegen.symengine_bridge import derivatives
 from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
 from .errors import SymbolError, SymcalcError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compile import CompiledLoss
+    from .codegen import CompiledLoss
     from .testing import GradientCheck
 
 __all__ = ["Loss"]
@@ -279,9 +279,9 @@ class Loss:
         """Compile value, gradient (and, lazily, Hessian) into fast numeric code.
 
         The result is cached: compiling again with the same options returns the same object.
-        See :func:`symcalc.compile.compile_loss` for the options.
+        See :func:`symcalc.codegen.compile_loss` for the options.
         """
-        from .compile import compile_loss
+        from .codegen import compile_loss
 
         key = (backend, tuple(sorted(options.items())))
         if key not in self._compiled:
