@@ -98,7 +98,7 @@ class CompiledLoss:
         # One derivation serves display and compilation: the exact gradient is rewritten
         # into stable functions, and the Hessian is later derived from the stable gradient
         # (whose derivatives, e.g. expit' = expit(u)*expit(-u), stay stable).
-        stable, self.rewrites = stabilize([loss.expr, *loss.gradient()])
+        stable, self.rewrites = stabilize([loss.expr, *loss.gradient(form="raw")])
         self._expr, self._grad = stable[0], stable[1:]
         self._pnames = identifiers(self.params, "p")
         self._dnames = identifiers(self.data_symbols, "d")
