@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "limits")
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable", "limits")
 
 
 def main(argv: list[str] | None = None) -> int:

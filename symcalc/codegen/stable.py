@@ -454,8 +454,9 @@ def real_derivatives(expr: sp.Expr, wrt: list[sp.Symbol]) -> list[sp.Expr]:
 
 
 def real_gradient(loss: object) -> list[sp.Expr]:
-    """``loss.gradient()``, re-derived by :func:`real_derivatives` where it has complex parts."""
-    grad = list(loss.gradient())  # type: ignore[attr-defined]
+    """``loss.gradient(form="raw")``, re-derived by :func:`real_derivatives` where it has
+    complex parts."""
+    grad = list(loss.gradient(form="raw"))  # type: ignore[attr-defined]
     if any(g.has(*_COMPLEX_PARTS) for g in grad):
         return real_derivatives(loss.expr, list(loss.params))  # type: ignore[attr-defined]
     return grad
