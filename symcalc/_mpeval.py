@@ -119,25 +119,31 @@ def _fallback(func: Any, args: list[Any]) -> Any:
     return mpmath.mpc(complex(value))
 
 
-def _point_leaf(e: sp.Basic, index: dict) -> Callable[[list], Any]:
+def _number_leaf(e: sp.Basic, index: dict, ctx: Any) -> Callable[[list], Any] | None:
+    """Variables and exact constants in the context ``ctx`` (``mpmath.mp`` or ``mpmath.iv``)."""
     if e in index:
         i = index[e]
         return lambda xs: xs[i]
     if e.is_Integer:
         v = int(e)
-        return lambda xs: mpmath.mpf(v)
+        return lambda xs: ctx.mpf(v)
     if e.is_Rational:
         p, q = int(e.p), int(e.q)
-        return lambda xs: mpmath.mpf(p) / q
+        return lambda xs: ctx.mpf(p) / q
     if e.is_Float:
-        t = e._mpf_
-        return lambda xs: mpmath.mpf(t)
-    if e is sp.pi:
-        return lambda xs: +mpmath.pi
-    if e is sp.E:
-        return lambda xs: mpmath.e + 0
-    if e is sp.EulerGamma:
-        return lambda xs: +mpmath.euler
+        t = mpmath.mpf(e._mpf_)
+        return lambda xs: ctx.mpf(t)
+    named = {sp.pi: "pi", sp.E: "e", sp.EulerGamma: "euler"}
+    if e in named:
+        name = named[e]
+        return lambda xs: getattr(ctx, name) + 0
+    return None
+
+
+def _point_leaf(e: sp.Basic, index: dict) -> Callable[[list], Any]:
+    known = _number_leaf(e, index, mpmath.mp)
+    if known is not None:
+        return known
     if e is sp.I:
         return lambda xs: mpmath.mpc(0, 1)
     if e is sp.oo:
@@ -324,24 +330,9 @@ _IV = _iv_table()
 
 
 def _iv_leaf(e: sp.Basic, index: dict) -> Callable[[list], Any]:
-    if e in index:
-        i = index[e]
-        return lambda xs: xs[i]
-    if e.is_Integer:
-        v = int(e)
-        return lambda xs: mpmath.iv.mpf(v)
-    if e.is_Rational:
-        p, q = int(e.p), int(e.q)
-        return lambda xs: mpmath.iv.mpf(p) / q
-    if e.is_Float:
-        t = e._mpf_
-        return lambda xs: mpmath.iv.mpf(mpmath.mpf(t))
-    if e is sp.pi:
-        return lambda xs: +mpmath.iv.pi
-    if e is sp.E:
-        return lambda xs: mpmath.iv.e + 0
-    if e is sp.EulerGamma:
-        return lambda xs: +mpmath.iv.euler
+    known = _number_leaf(e, index, mpmath.iv)
+    if known is not None:
+        return known
     if e.is_number and e.is_extended_real is not False and not e.free_symbols:
         def const(xs: list) -> Any:
             with mpmath.workprec(mpmath.iv.prec + 20):
