@@ -199,8 +199,8 @@ def integrate(
     >>> direct = sc.integrate(Phi(1 + 2 * sp.sqrt(2) * sp.erfinv(2 * u - 1)), (u, 0, 1))
     >>> direct.exact is None, abs(direct.numeric - float(target)) < 1e-10
     (True, True)
-    >>> density = sc.integrate(phi(z) * phi(s + 2 * z), (z, -sp.oo, sp.oo)).exact  # d AUC / da
-    >>> area = sc.integrate(density, (s, -sp.oo, 1))
+    >>> density = sc.integrate(phi(z) * phi(s + 2 * z), (z, -sp.oo, sp.oo), timeout=None).exact
+    >>> area = sc.integrate(density, (s, -sp.oo, 1), timeout=None)  # density is d AUC / da
     >>> sp.simplify((area.exact - target).rewrite(sp.erf)), area.agree
     (0, True)
     """
