@@ -334,7 +334,7 @@ def test_generated_expressions_match_sympy_diff(expr):
     assume(not expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo))
     reference = sp.diff(expr, x)
     assume(not reference.has(sp.zoo, sp.nan))
-    d = explain(expr, x)
+    d = explain(expr, x, timeout=None)  # no wall-clock budget: the machine may be loaded
     assert d.verified, f"{expr}: {d.check}"
     assert sp.simplify(d.result - reference) == 0
     assert sp.simplify(d.assembled - reference) == 0
