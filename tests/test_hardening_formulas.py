@@ -265,7 +265,7 @@ def test_stable_learning_rate_falls_back_to_numeric_when_expansion_explodes():
     loss = sc.Loss(w**2 * sum(xs) ** 20, params=[w], data=list(xs))
     data = {s: np.full(3, 0.1) for s in xs}
     rep, elapsed = _timed(lambda: sc.stable_learning_rate(loss, data, timeout=0.3))
-    assert elapsed < 0.3 + 0.75, f"took {elapsed:.2f} s"
+    assert elapsed < 0.3 + 3.0, f"took {elapsed:.2f} s"
     assert rep.exact and rep.expression is None and rep.hessian_expr is None
     lam = 2 * 0.8**20  # the Hessian is 2*(sum x)**20 with sum x = 0.8
     assert rep.lambda_max == pytest.approx(lam) and rep.bound == pytest.approx(2 / lam)
@@ -277,7 +277,7 @@ def test_stable_learning_rate_falls_back_to_numeric_when_expansion_explodes():
 def test_explain_degrades_when_the_check_times_out():
     text = "*".join(f"sin(x+{i})" for i in range(40))
     rep, elapsed = _timed(lambda: str(sc.explain(text, "x", timeout=0.3)))
-    assert elapsed < 0.3 + 0.75, f"took {elapsed:.2f} s"
+    assert elapsed < 0.3 + 3.0, f"took {elapsed:.2f} s"
     assert "d/dx" in rep
 
 
@@ -291,5 +291,5 @@ def test_explain_degrades_when_the_check_times_out():
 )
 def test_limit_and_integrate_honour_the_timeout(call):
     rep, elapsed = _timed(call)
-    assert elapsed < 0.5 + 0.75, f"took {elapsed:.2f} s"
+    assert elapsed < 0.5 + 3.0, f"took {elapsed:.2f} s"
     assert isinstance(rep.reason, str) and rep.reason

@@ -20,7 +20,7 @@ import sympy as sp
 
 import symcalc as sc
 from symcalc._mpeval import mp_function
-from symcalc.codegen.stable import real_derivatives
+from symcalc.codegen.realdiff import real_derivatives
 from symcalc.functions import log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 w, b, x, y = sp.symbols("w b x y")

@@ -43,7 +43,8 @@ from .ir import CSEPass, run_cse
 from .kernel import Kernel
 from .printing import identifiers
 from .._nonfinite import diagnose
-from .stable import real_derivatives, real_gradient, stabilize
+from .realdiff import real_derivatives, real_gradient
+from .stable import stabilize
 
 __all__ = ["CompiledLoss", "compile_loss", "setup", "BACKENDS", "DEFAULT_CHUNK_ROWS"]
 

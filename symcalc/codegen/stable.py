@@ -19,9 +19,8 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
-from .symengine_bridge import derivatives
 
-__all__ = ["Expit", "LogAddExp0", "stabilize", "RULES", "real_derivatives", "real_gradient"]
+__all__ = ["Expit", "LogAddExp0", "stabilize", "RULES"]
 
 
 # The stable forms are the ML functions themselves: the printers evaluate ``sigmoid`` as
@@ -426,37 +425,3 @@ def stabilize(exprs: list[sp.Expr]) -> tuple[list[sp.Expr], list[str]]:
     rewriter = _Rewriter()
     out = [rewriter(sp.sympify(e)) for e in exprs]
     return out, sorted(RULES[k] for k in rewriter.fired)
-
-
-# ------------------------------------------------------------------ real-valued derivatives
-_COMPLEX_PARTS = (sp.Derivative, sp.re, sp.im)
-
-
-def real_derivatives(expr: sp.Expr, wrt: list[sp.Symbol]) -> list[sp.Expr]:
-    """``[d expr / d v for v in wrt]`` with every symbol taken as real.
-
-    Parameters and data are real numbers, but ``sympy.Symbol("w")`` (and every symbol the
-    parser makes) carries no such assumption, so SymPy differentiates ``Abs``, ``sign`` and
-    friends as complex functions (``re``, ``im``, unevaluated ``Derivative``). Where that
-    happens, the derivatives are taken again with real stand-ins for the symbols and mapped
-    back: ``d|u|/du = sign(u)``, ``d sign(u)/du = 2 DiracDelta(u)`` (dropped by
-    :func:`stabilize`, being zero away from the kink).
-    """
-    out = derivatives(expr, wrt)
-    if not any(d.has(*_COMPLEX_PARTS) for d in out):
-        return out
-    syms = {s for s in expr.free_symbols | set(wrt)
-            if isinstance(s, sp.Symbol) and s.is_real is not True}
-    fwd = {s: sp.Dummy(s.name, real=True) for s in syms}
-    back = {v: k for k, v in fwd.items()}
-    out = derivatives(expr.xreplace(fwd), [fwd.get(v, v) for v in wrt])
-    return [d.xreplace(back) for d in out]
-
-
-def real_gradient(loss: object) -> list[sp.Expr]:
-    """``loss.gradient(form="raw")``, re-derived by :func:`real_derivatives` where it has
-    complex parts."""
-    grad = list(loss.gradient(form="raw"))  # type: ignore[attr-defined]
-    if any(g.has(*_COMPLEX_PARTS) for g in grad):
-        return real_derivatives(loss.expr, list(loss.params))  # type: ignore[attr-defined]
-    return grad
