@@ -204,12 +204,14 @@ def as_symbol_tuple(values: Any, name: str) -> tuple[sp.Symbol, ...]:
     ):
         raise SymbolError(f"{name} must be a sequence of symbols; got {describe(values)}")
     out = tuple(as_symbol(v, f"{name} entry") for v in values)
-    seen: set[sp.Symbol] = set()
-    dupes = [s for s in out if s in seen or seen.add(s)]  # type: ignore[func-returns-value]
+    seen: set[str] = set()
+    # by name: Symbol('w') and Symbol('w', positive=True) are different SymPy objects but
+    # one column, one parameter slot and one key of theta
+    dupes = [s.name for s in out if s.name in seen or seen.add(s.name)]  # type: ignore[func-returns-value]
     if dupes:
         raise SymbolError(
-            f"{name} lists {', '.join(sorted({str(d) for d in dupes}))} more than once; "
-            "each symbol may appear once"
+            f"{name} lists {', '.join(repr(d) for d in sorted(set(dupes)))} more than once; "
+            "each symbol (name) may appear once"
         )
     return out
 

@@ -28,7 +28,6 @@ How a loss is compiled
 from __future__ import annotations
 
 import itertools
-import keyword
 import linecache
 import time
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.cse_main import tree_cse
 
+from ._safety import check_expression, compile_generated, generated_names
 from ._stable import stabilize
 from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
 from .errors import MissingDependencyError, NonFiniteError, SymcalcError
@@ -220,14 +220,9 @@ def _reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: _Printer) -> str:
 
 
 def _identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp.Symbol]:
-    """Readable, valid Python names for user symbols (original name when it is safe)."""
-    out = {}
-    for i, s in enumerate(symbols):
-        name = s.name
-        ok = name.isidentifier() and not keyword.iskeyword(name) and name.isascii()
-        ok = ok and not name.startswith("_") and name not in {"numpy", "scipy", "math"}
-        out[s] = sp.Symbol(name if ok else f"_{prefix}{i}")
-    return out
+    """Generated identifiers (``_p0``, ``_d1``, ...) for user symbols: no user name ever
+    reaches generated source (names such as ``abs``, ``numpy`` or ``t=__import__('os')``)."""
+    return generated_names(symbols, prefix)
 
 
 def _emit_function(
@@ -274,7 +269,8 @@ def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> 
         "_full": _full,
         **(extra or {}),
     }
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    code = compile_generated(source, filename)  # every name checked before anything runs
+    exec(code, namespace)  # noqa: S102 - our own generated code, audited above
     return namespace
 
 
@@ -393,6 +389,7 @@ class CompiledLoss:
 
     def __init__(self, loss: Loss, *, chunk_rows: int | None = None) -> None:
         start = time.perf_counter()
+        check_expression(loss.expr, "the loss")
         self.loss = loss
         self.params = loss.params
         self.data_symbols = loss.data
@@ -489,8 +486,11 @@ class CompiledLoss:
 
     @property
     def source(self) -> str:
-        """The generated source code of every kernel built so far."""
-        return "\n\n".join(self._sources.values())
+        """The generated source code of every kernel built so far, after a comment that
+        says which symbol each generated name (``_p0``, ``_d0``, ...) stands for."""
+        names = {**self._pnames, **self._dnames}
+        legend = ", ".join(f"{new.name} = {ascii(old.name)}" for old, new in names.items())
+        return f"# {legend}\n" + "\n\n".join(self._sources.values())
 
     # -------------------------------------------------------------- inputs
     def prepare(self, data: Any = None) -> PreparedData:
@@ -644,7 +644,19 @@ class ElementwiseFunction:
     """
 
     def __init__(self, exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> None:
-        exprs = [sp.sympify(e) for e in exprs]
+        try:
+            exprs = [sp.sympify(e, strict=True) for e in exprs]  # strict: text is never parsed
+        except sp.SympifyError:
+            raise SymcalcError(
+                "compile_elementwise takes SymPy expressions or numbers; got "
+                f"{', '.join(type(e).__name__ for e in exprs)} (parse text with symcalc.parse)"
+            ) from None
+        for a in args:
+            if type(a) is not sp.Symbol:
+                raise SymcalcError(f"compile_elementwise arguments must be plain sympy Symbols; "
+                                   f"got {a!r} of type {type(a).__name__}")
+        for e in exprs:
+            check_expression(e, "the elementwise expression")
         self.exprs = tuple(exprs)
         self.args = tuple(args)
         stable, self.rewrites = stabilize(list(exprs))

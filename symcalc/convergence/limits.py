@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .._safety import check_expression, safe_lambdify
 from .._timeout import call_with_timeout
 from .._validate import as_expr, check_choice, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
@@ -134,6 +135,7 @@ def limit(
     True
     """
     expr = as_expr(expr, "expr")
+    check_expression(expr)
     var = resolve_symbol(var, expr, "var")
     point = _as_point(point)
     check_choice(dir, ("+-", "+", "-"), "dir")
@@ -268,7 +270,7 @@ def _numeric_sides(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, sides: tuple) 
     import mpmath
 
     with mpmath.workdps(_DPS):
-        f = sp.lambdify(var, expr, modules="mpmath")
+        f = safe_lambdify([var], expr, modules="mpmath")
         center = None if point.is_infinite else mpmath.mpf(str(sp.N(point, _DPS + 10)))
         out = {}
         for side in sides:

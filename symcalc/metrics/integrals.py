@@ -12,6 +12,7 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import IntegrationWarning, quad
 
+from .._safety import check_expression, safe_lambdify
 from .._timeout import call_with_timeout
 from .._validate import as_expr, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
@@ -86,7 +87,7 @@ def _numeric(
 ) -> tuple[float, float, str | None]:
     """quad's value and error estimate, and a note when quad warned or failed."""
     try:
-        fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
+        fn = safe_lambdify([var], expr, modules=["scipy", "numpy"])
     except Exception as exc:  # noqa: BLE001 - a function NumPy/SciPy cannot evaluate
         return math.nan, math.nan, _REASONS["quad_failed"].format(error=exc)
 
@@ -197,6 +198,7 @@ def integrate(
     if timeout is not None:
         timeout = check_positive(timeout, "timeout") if timeout != math.inf else None
     integrand = as_expr(expr, "expr")
+    check_expression(integrand, "the integrand")
     if integrand.has(sp.zoo, sp.nan):
         raise SymcalcError(
             f"the integrand {describe(integrand, 80)} contains an undefined value (zoo or nan, "
