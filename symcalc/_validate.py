@@ -204,15 +204,20 @@ def as_symbol_tuple(values: Any, name: str) -> tuple[sp.Symbol, ...]:
     ):
         raise SymbolError(f"{name} must be a sequence of symbols; got {describe(values)}")
     out = tuple(as_symbol(v, f"{name} entry") for v in values)
-    seen: set[str] = set()
     # by name: Symbol('w') and Symbol('w', positive=True) are different SymPy objects but
     # one column, one parameter slot and one key of theta
-    dupes = [s.name for s in out if s.name in seen or seen.add(s.name)]  # type: ignore[func-returns-value]
-    if dupes:
-        raise SymbolError(
-            f"{name} lists {', '.join(repr(d) for d in sorted(set(dupes)))} more than once; "
-            "each symbol (name) may appear once"
-        )
+    first: dict[str, sp.Symbol] = {}
+    for sym in out:
+        if sym.name not in first:
+            first[sym.name] = sym
+            continue
+        other = first[sym.name]
+        if other != sym:
+            raise SymbolError(
+                f"{name} holds two different symbols named {sym.name!r} (with assumptions "
+                f"{other.assumptions0} and {sym.assumptions0}); give each name once"
+            )
+        raise SymbolError(f"{name} lists {sym.name} more than once; each symbol may appear once")
     return out
 
 
