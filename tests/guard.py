@@ -40,7 +40,7 @@ def run_guarded(fn: Callable[..., Any], *args: Any, guard: float = 120.0) -> tup
     """
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, fn, args))
     proc.start()
     send.close()
     try:
