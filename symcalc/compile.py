@@ -27,9 +27,11 @@ How a loss is compiled
 
 from __future__ import annotations
 
+import collections
 import itertools
 import linecache
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -44,7 +46,8 @@ from sympy.simplify.cse_main import tree_cse
 
 from ._safety import check_expression, compile_generated, generated_names
 from ._stable import stabilize
-from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
+from ._validate import (as_float_array, as_theta, bind_data, check_equal_lengths, check_int,
+                        first_nonfinite)
 from .errors import MissingDependencyError, NonFiniteError, SymcalcError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -277,6 +280,7 @@ def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> 
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {
+        "__file__": filename,  # released with the owner's namespace (see _own)
         "numpy": np,
         "scipy": scipy,
         "math": __import__("math"),
@@ -309,8 +313,29 @@ def _sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.n
         return total
 
 
-#: Generated sources already executed in this process, by (backend, source).
+#: Generated sources already executed in this process, by (backend, source), and how many
+#: live owners (CompiledLoss, ElementwiseFunction) use each; an entry and its linecache
+#: lines go when the last owner does (entries made for a bare _Kernel, e.g. on a Dask
+#: worker, have no owner and stay).
 _NAMESPACES: dict[tuple[str, str], dict[str, Any]] = {}
+_OWNERS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def _own(owner: object, key: tuple[str, str], namespace: dict[str, Any]) -> None:
+    """Keep ``namespace`` (cached under ``key``) and its linecache entry while ``owner`` lives."""
+    _NAMESPACES.setdefault(key, namespace)
+    _OWNERS[key] += 1
+    weakref.finalize(owner, _release, key, namespace["__file__"])
+
+
+def _release(key: tuple[str, str], filename: str) -> None:
+    linecache.cache.pop(filename, None)
+    _OWNERS[key] -= 1
+    if _OWNERS[key] <= 0:
+        del _OWNERS[key]
+        gone = _NAMESPACES.pop(key, None)
+        if gone is not None and gone["__file__"] != filename:
+            linecache.cache.pop(gone["__file__"], None)
 
 
 @dataclass(frozen=True)
@@ -456,7 +481,7 @@ class CompiledLoss:
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
             self._runners[kname] = _Kernel(self.backend, source, f"_{kname}", self._rows())
-        _NAMESPACES[(self.backend, source)] = namespace
+        _own(self, (self.backend, source), namespace)
         self._sources[tag] = source
 
     def _rows(self) -> int:
@@ -522,6 +547,12 @@ class CompiledLoss:
         cols = {}
         for sym, col in zip(self.data_symbols, raw):
             arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
+            row = first_nonfinite(arr)  # refused before any kernel runs, even if the loss
+            if row is not None:         # would stay finite (tanh(inf), Heaviside(nan), ...)
+                raise NonFiniteError(
+                    f"data[{sym.name!r}] contains {arr[row]} at row {row}; finite numbers are "
+                    "required (drop or impute missing values first)"
+                )
             cols[sym.name] = np.ascontiguousarray(arr)
         n = check_equal_lengths(cols)
         return PreparedData(tuple(cols.values()), n)
@@ -681,7 +712,9 @@ class ElementwiseFunction:
         self.source = _emit_function(
             "_elementwise", cse, cse.outputs, [], [names[a] for a in self.args], reduce=False
         ) + "\n"
-        self._fn = _exec_source(self.source, "elementwise")["_elementwise"]
+        namespace = _exec_source(self.source, "elementwise")
+        self._fn = namespace["_elementwise"]
+        _own(self, ("elementwise", self.source), namespace)
 
     def __call__(self, *arrays: Any) -> tuple[np.ndarray, ...]:
         if len(arrays) != len(self.args):
