@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symcalc as sc
 from symcalc._safety import compile_generated
@@ -175,9 +177,64 @@ def test_hostile_names_in_integrate_limit_activation_and_stability(canary):
     assert not canary.exists()
 
 
-def test_text_never_reaches_sympify():
-    with pytest.raises(SymcalcError):
-        compile_elementwise(["__import__('os')"], [sp.Symbol("x")])
+HOSTILE_CHARS = st.lists(
+    st.sampled_from(list("x_()[]{}'\";:=.,+-*/#@!\\ \n\r\t\u2028\x00") +
+                    list("abcdefghijklmnopqrstuvwxyz") + ["__", "os", "import", "exec("]),
+    min_size=1, max_size=20,
+).map("".join)
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=120,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(name=HOSTILE_CHARS, position=st.sampled_from(["param", "data", "bound", "head", "dummy",
+                                                     "matrix", "activation", "integrate"]))
+def test_random_names_in_random_positions(canary, name, position):
+    payload = f"{name}__import__('os').system('touch {canary.resolve()}')"
+    x, w = sp.symbols("x w", real=True)
+    s = sp.Symbol(payload, real=True)
+    if position == "param":
+        f = sc.Loss((s * x - 1) ** 2, params=[s], data=[x]).compile()
+        _attempt(canary, lambda: f.value([2.0], {x: [1.0, 0.5]}), 0.5)
+    elif position == "data":
+        f = sc.Loss((w * s - 1) ** 2, params=[w], data=[s]).compile()
+        _attempt(canary, lambda: f.value_and_grad([2.0], {payload: [1.0, 0.5]})[1], [1.0])
+    elif position == "bound":
+        _attempt(canary, lambda: sc.Loss(sp.Integral(w * s, (s, 0, 1)), params=[w]))
+    elif position == "head":
+        _attempt(canary, lambda: compile_elementwise([sp.Function(payload)(x)], [x]))
+    elif position == "dummy":
+        _attempt(canary, lambda: sc.integrate(x * sp.Dummy(payload), (x, 0, 1)))
+    elif position == "matrix":
+        _attempt(canary, lambda: sc.limit(x * sp.MatrixSymbol(payload, 1, 1)[0, 0], x, 0))
+    elif position == "activation":
+        act = sc.nn.Activation(sp.tanh(s))
+        _attempt(canary, lambda: act([0.5]), [np.tanh(0.5)])
+    else:
+        _attempt(canary, lambda: sc.integrate(s**2, (s, 0, 1), timeout=5).numeric, 1 / 3)
+
+
+def test_hostile_activation_name_trains_a_network(canary):
+    z = sp.Symbol(f"z');__import__('os').system('touch {canary.resolve()}')#")
+    model = sc.nn.Sequential([sc.nn.Dense(3, activation=sp.tanh(z), input_dim=2),
+                              sc.nn.Dense(1)], seed=0)
+    model.compile(optimizer="sgd", loss="mse", learning_rate=0.1)
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    hist = model.fit(X, np.array([[1.0], [1.0], [0.0]]), epochs=3, batch_size=3)
+    TRIED["attempts"] += 1
+    TRIED["values"] += 1
+    assert len(hist.history["loss"]) == 3 and np.isfinite(hist.history["loss"]).all()
+    assert model.gradient_check(X, np.array([[1.0], [1.0], [0.0]])) < 1e-6
+    assert not canary.exists()
+
+
+def test_text_never_reaches_sympify(canary):
+    payload = f"__import__('os').system('touch {canary.resolve()}')"
+    with pytest.raises(SymcalcError, match="SymPy expressions or numbers"):
+        compile_elementwise([payload], [sp.Symbol("x")])
+    for fn in (sc.softmax, sc.sigmoid, sc.softplus, sc.relu, sc.logsumexp):
+        with pytest.raises(SymcalcError, match="not text"):
+            fn(payload)
+    assert not canary.exists()
 
 
 def test_duplicate_parameter_names_are_refused():
