@@ -54,7 +54,7 @@ def test_gradient_descent_refuses_nan_data_instead_of_converging():
 
 def test_values_beyond_float64_are_a_data_error():
     f = sc.Loss((w * x - 1) ** 2, params=[w], data=[x]).compile()
-    with pytest.raises(DataError, match=r"data\['x'\] contains 1000000.* at index 0, beyond the float64"):
+    with pytest.raises(DataError, match=r"data\['x'\] contains 10000.* at index 0, beyond"):
         f.value([1.0], {"x": [10**400, 1, 2, 3]})
     with pytest.raises(DataError, match="beyond the float64 range"):
         sc.roc_auc_score([0, 1, 1], [1, 10**400, 3])

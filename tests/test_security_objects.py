@@ -125,8 +125,10 @@ def test_hostile_param_and_data_names_are_renamed(canary):
         f = sc.Loss((p * d - 1) ** 2 + p**2, params=[p], data=[d]).compile()
         expected = np.mean((0.5 * rows - 1) ** 2) + 0.25
         _attempt(canary, lambda: f.value([0.5], {d: rows}), expected)
-        _attempt(canary, lambda: f.grad([0.5], {d: rows}), [np.mean(2 * (0.5 * rows - 1) * rows) + 1])
-        _attempt(canary, lambda: f.hessian([0.5], {name + "_col": rows}), [[np.mean(2 * rows**2) + 2]])
+        grad = [np.mean(2 * (0.5 * rows - 1) * rows) + 1]
+        _attempt(canary, lambda: f.grad([0.5], {d: rows}), grad)
+        hess = [[np.mean(2 * rows**2) + 2]]
+        _attempt(canary, lambda: f.hessian([0.5], {name + "_col": rows}), hess)
         if "(" in name:  # a payload appears only in the legend comment, as an ascii() literal
             assert name not in f.source.split("\n", 1)[1]
 

@@ -107,7 +107,9 @@ def _column(path: Path, name: str, j: int, body: list[tuple[int, list[str]]],
         try:
             values[i] = float(cell)
         except ValueError:
-            raise DataError(f"{path} line {line}, column {name!r}: {cell!r} is not a number") from None
+            raise DataError(
+                f"{path} line {line}, column {name!r}: {cell!r} is not a number"
+            ) from None
         if not math.isfinite(values[i]):
             raise DataError(
                 f"{path} line {line}, column {name!r}: {cell!r} is not a finite number "

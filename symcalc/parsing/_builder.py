@@ -15,10 +15,10 @@ from . import _tables
 from ._bounds import check_call, check_power, exact_bits, exact_parts
 from ._syntax import ADDITIVE, BINOPS, MULTIPLICATIVE, OP_NAMES, REFUSED
 from ._tables import (
-    _LOG2_10,
     CONSTANTS,
     FORBIDDEN_NAMES,
     FUNCTIONS,
+    LOG2_10,
     MAX_EXACT_BITS,
     MAX_FLOAT_EXP2,
     MAX_GAMMA_ARG,
@@ -40,8 +40,8 @@ class Builder:
     def _tick(self, node: ast.AST) -> None:
         if time.perf_counter() > self.deadline:
             raise self.source.fail(
-                f"the formula is too complex: SymPy needed more than {_tables.TIME_BUDGET} s to build "
-                "it (build very large or deeply nested expressions with SymPy directly); "
+                f"the formula is too complex: SymPy needed more than {_tables.TIME_BUDGET} s to "
+                "build it (build very large or deeply nested expressions with SymPy directly); "
                 "stopped",
                 node,
             )
@@ -67,7 +67,7 @@ class Builder:
         if isinstance(value, bool) or value is None or value is Ellipsis:
             raise self.source.fail(f"the constant {value!r} is not allowed", node)
         if isinstance(value, int):
-            if value.bit_length() > MAX_LITERAL_DIGITS * _LOG2_10:
+            if value.bit_length() > MAX_LITERAL_DIGITS * LOG2_10:
                 raise self.source.fail(
                     f"integer literal larger than {MAX_LITERAL_DIGITS} digits", node
                 )
@@ -154,8 +154,8 @@ class Builder:
             bits = exact_bits(base) * abs(float(exponent))
             if bits > MAX_EXACT_BITS:
                 raise self.source.fail(
-                    f"this power would produce a number of about {bits / _LOG2_10:.3g} digits "
-                    f"(the limit is {MAX_EXACT_BITS / _LOG2_10:.0f})",
+                    f"this power would produce a number of about {bits / LOG2_10:.3g} digits "
+                    f"(the limit is {MAX_EXACT_BITS / LOG2_10:.0f})",
                     node,
                 )
             if not exponent.is_Integer:
@@ -185,8 +185,8 @@ class Builder:
         bits = sum(exact_bits(f) for f in factors)
         if bits > MAX_EXACT_BITS:
             raise self.source.fail(
-                f"this product would produce a number of about {bits / _LOG2_10:.3g} digits "
-                f"(the limit is {MAX_EXACT_BITS / _LOG2_10:.0f})",
+                f"this product would produce a number of about {bits / LOG2_10:.3g} digits "
+                f"(the limit is {MAX_EXACT_BITS / LOG2_10:.0f})",
                 node,
             )
 

@@ -20,7 +20,7 @@ MAX_MINMAX_ARGS = 10  # SymPy compares Max/Min arguments pairwise (quadratic, sl
 MAX_LOGSUMEXP_ARGS = 256  # logits of one logsumexp
 TIME_BUDGET = 0.5  # seconds SymPy may spend building one formula
 
-_LOG2_10 = math.log2(10)
+LOG2_10 = math.log2(10)
 #: constant arguments of functions whose evaluation needs about log2|argument| bits of
 #: precision (exp, sin, floor, ...) must stay below 2**MAX_ARG_BITS (~1e331, beyond float64):
 #: SymPy's exp(n) alone costs ~0.1 s at 1100 bits and grows quadratically
