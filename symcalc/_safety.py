@@ -189,6 +189,38 @@ def check_expression(expr: Any, what: str = "the expression") -> None:
         if not _node_ok(node, in_condition):
             raise _refusal(node, what)
         stack.extend(_children(node, in_condition))
+    _check_constants(expr, what)
+
+
+def _check_constants(expr: sp.Basic, what: str) -> None:
+    """Refuse constant subterms too large to evaluate (``sin(exp(exp(20)))`` needs 210 million
+    digits): the parser's bounds, applied children first, so each measurement is cheap."""
+    from .parsing._bounds import check_call, check_power
+
+    constant: dict[sp.Basic, bool] = {}
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:  # iterative post-order: every node after its arguments
+        node, expanded = stack.pop()
+        if node in constant:
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in constant)
+            continue
+        if isinstance(node, (sp.Number, sp.NumberSymbol)) or node is sp.I:
+            constant[node] = True
+            continue
+        constant[node] = bool(node.args) and all(constant.get(a, False) for a in node.args)
+        if not constant[node] or not isinstance(node, sp.Expr):
+            continue
+        if node.is_Pow:
+            why = check_power(node.base, node.exp)
+        elif isinstance(node, sp.Function):
+            why = check_call(type(node).__name__, list(node.args))
+        else:
+            why = None
+        if why:
+            raise SymcalcError(f"{what} contains {_short(node)}: {why}")
 
 
 def generated_names(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp.Symbol]:

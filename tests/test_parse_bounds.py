@@ -92,3 +92,30 @@ def test_refusal_messages_name_the_function_and_size(text, match):
 ])
 def test_exact_values_of_constants_within_the_bounds(text, expected):
     assert parse(text) == expected
+
+
+def _python_built(kind):
+    import symcalc as sc
+    from symcalc.compile import compile_elementwise
+    from symcalc.errors import SymcalcError
+
+    w, x = sp.symbols("w x")
+    big = sp.sin(sp.exp(sp.exp(20)))  # builds unevaluated; any sign query would hang
+    calls = {
+        "loss": lambda: sc.Loss(w**2 + big, params=[w]).compile().value([0.0]),
+        "elementwise": lambda: compile_elementwise([x + big], [x])(1.0),
+        "integrate": lambda: sc.integrate(x * big, (x, 0, 1), timeout=5),
+        "limit": lambda: sc.limit(x * big, x, 0, timeout=5),
+    }
+    try:
+        calls[kind]()
+    except SymcalcError as exc:
+        return str(exc)
+    return "no error"
+
+
+@pytest.mark.parametrize("kind", ["loss", "elementwise", "integrate", "limit"])
+def test_the_same_bounds_hold_for_sympy_objects_built_in_python(kind):
+    (status, message), cpu = run_guarded(_python_built, kind, guard=120)
+    assert status == "ok" and "sin() of a constant of about 10**2.107e+08" in message, message
+    assert cpu < CPU_PER_FORMULA
