@@ -192,10 +192,10 @@ def test_huge_timeouts_are_accepted():
 def _generated_entries():
     import linecache
 
-    from symcalc import compile as compile_module
+    from symcalc.codegen.execution import NAMESPACES
 
     lines = sum(1 for k in linecache.cache if str(k).startswith("<symcalc-generated"))
-    return lines, len(compile_module._NAMESPACES)
+    return lines, len(NAMESPACES)
 
 
 def test_generated_namespaces_and_linecache_go_with_their_owner():

@@ -163,7 +163,7 @@ def stable_learning_rate(
 def _hessian_at(loss: Any, data: Any, at: Any) -> tuple[np.ndarray, bool]:
     """The evaluated Hessian and whether it is constant (runs in the timeout child)."""
     compiled = loss.compile()
-    hess_sym = loss.hessian()
+    hess_sym = loss.hessian(form="raw")
     params = set(loss.params)
     if not (hess_sym.free_symbols & params):
         return compiled.hessian(np.zeros(len(loss.params)), data), True

@@ -6,7 +6,7 @@ any data. Each evaluation sends one task per block: the block's columns go throu
 generated kernel as in-memory data (NumPy or numba), which returns the block's row sums; the
 partial sums and row counts are added on the client. Whatever scheduler is active runs the
 tasks: threads by default, or a ``dask.distributed`` cluster once a ``Client`` exists. The
-kernel travels as its generated source text (see ``symcalc.compile._Kernel``), so workers in
+kernel travels as its generated source text (see :class:`symcalc.codegen.kernel.Kernel`), so workers in
 other processes or machines rebuild it once and need only symcalc installed.
 
 Non-finite data is refused block by block: each task checks its block's columns for NaN/inf
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ._validate import first_nonfinite
-from .compile import PreparedData
-from .errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
+from .._validate import first_nonfinite
+from ..errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
+from .data import PreparedData
 
 __all__ = ["DaskData", "prepare_dask", "evaluate_blocks"]
 
