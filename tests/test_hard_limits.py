@@ -215,7 +215,8 @@ def test_generated_namespaces_and_linecache_go_with_their_owner():
         assert g(0.0)[0] == pytest.approx(k)
         owners += [f, g]
     live = _generated_entries()
-    assert live[0] >= before[0] + 300 and live[1] >= before[1] + 300  # all alive until here
+    # all alive until here (a source another live owner already compiled shares its entry)
+    assert live[0] >= before[0] + 300 and live[1] >= before[1] + 290
     del f, g, owners
     gc.collect()
     assert _generated_entries() == before
