@@ -12,7 +12,8 @@ path therefore goes through this module:
    ``Derivative``, ``Subs``), ``Dummy``/``Wild`` symbols, ``Indexed`` and matrix symbols,
    relations outside a ``Piecewise`` condition. Only numbers, plain symbols, ``+ - * / **``,
    ``Piecewise`` and the functions in :data:`ALLOWED_FUNCTIONS` (plus symcalc's own function
-   classes) pass.
+   classes) pass, and constant subterms must obey the parser's magnitude bounds
+   (``sin(exp(exp(20)))`` would make any sign query run for hours).
 2. Every symbol is renamed to a generated identifier (``_p0``, ``_d1``, ``_x0``) before any
    source is printed (:func:`generated_names`, :func:`safe_lambdify`).
 3. :func:`compile_generated` parses symcalc's own generated source and refuses it unless every
