@@ -272,7 +272,8 @@ class _Deriver:
 
     # -- dispatch ----------------------------------------------------------------------------
     def _exhausted(self) -> bool:
-        return len(self.steps) >= _MAX_STEPS or time.perf_counter() > self.deadline
+        # one step is kept for the note that SymPy takes over (the cap includes it)
+        return len(self.steps) >= _MAX_STEPS - 1 or time.perf_counter() > self.deadline
 
     def d(self, e: sp.Expr, depth: int = 0, level: int = 0) -> sp.Expr:
         x = self.var
