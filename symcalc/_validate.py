@@ -32,6 +32,7 @@ __all__ = [
     "data_keys",
     "as_theta",
     "resolve_symbol",
+    "first_nonfinite",
 ]
 
 
@@ -94,6 +95,12 @@ def as_float_array(
             raise DataError(
                 f"{name} must contain numbers only; found {describe(bad)} (dtype {raw.dtype})"
             ) from None
+        except OverflowError:  # Python ints beyond float64, e.g. 10**400
+            where, bad = _first_overflow(raw)
+            raise DataError(
+                f"{name} contains {describe(bad, 40)} at index {where}, beyond the float64 "
+                "range (about 1.8e308 in magnitude); rescale the data"
+            ) from None
     elif raw.dtype.kind in "biuf":
         arr = raw.astype(np.float64, copy=False)
     else:
@@ -113,6 +120,29 @@ def as_float_array(
             "are required (drop or impute missing values first)"
         )
     return arr
+
+
+def _first_overflow(raw: np.ndarray) -> tuple[Any, Any]:
+    for i, item in enumerate(raw.ravel()):
+        try:
+            float(item)
+        except OverflowError:
+            where = np.unravel_index(i, raw.shape)
+            return (where[0] if len(where) == 1 else tuple(int(k) for k in where)), item
+        except (TypeError, ValueError):
+            continue
+    return 0, raw.ravel()[0]
+
+
+def first_nonfinite(arr: np.ndarray) -> int | None:
+    """Index of the first NaN/inf of a 1-D float array, or None; one cheap pass when clean
+    (the sum of finite numbers is finite unless it overflows, which falls back to a scan)."""
+    with np.errstate(all="ignore"):
+        total = np.add.reduce(arr)
+    if np.isfinite(total):
+        return None
+    bad = ~np.isfinite(arr)
+    return int(np.argmax(bad)) if bad.any() else None
 
 
 def _first_non_numeric(raw: np.ndarray) -> Any:
@@ -203,13 +233,20 @@ def as_symbol_tuple(values: Any, name: str) -> tuple[sp.Symbol, ...]:
     ):
         raise SymbolError(f"{name} must be a sequence of symbols; got {describe(values)}")
     out = tuple(as_symbol(v, f"{name} entry") for v in values)
-    seen: set[sp.Symbol] = set()
-    dupes = [s for s in out if s in seen or seen.add(s)]  # type: ignore[func-returns-value]
-    if dupes:
-        raise SymbolError(
-            f"{name} lists {', '.join(sorted({str(d) for d in dupes}))} more than once; "
-            "each symbol may appear once"
-        )
+    # by name: Symbol('w') and Symbol('w', positive=True) are different SymPy objects but
+    # one column, one parameter slot and one key of theta
+    first: dict[str, sp.Symbol] = {}
+    for sym in out:
+        if sym.name not in first:
+            first[sym.name] = sym
+            continue
+        other = first[sym.name]
+        if other != sym:
+            raise SymbolError(
+                f"{name} holds two different symbols named {sym.name!r} (with assumptions "
+                f"{other.assumptions0} and {sym.assumptions0}); give each name once"
+            )
+        raise SymbolError(f"{name} lists {sym.name} more than once; each symbol may appear once")
     return out
 
 

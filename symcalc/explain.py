@@ -244,6 +244,7 @@ class _Deriver:
         self.var = var
         self.deadline = deadline
         self.steps: list[Step] = []
+        self.capped = False  # steps beyond _MAX_STEPS were differentiated without showing them
         self.names = [n for n in _INNER_NAMES if n not in taken]
         k = 1
         while len(self.names) < 12:
@@ -263,12 +264,16 @@ class _Deriver:
         return result
 
     def _by_sympy(self, e: sp.Expr, depth: int, why: str) -> sp.Expr:
+        if len(self.steps) >= _MAX_STEPS:  # the cap is hard: no more steps, only the result
+            self.capped = True
+            return sp.diff(e, self.var)
         step = self._open("by SymPy", e, depth, why)
         return self._close(step, sp.diff(e, self.var))
 
     # -- dispatch ----------------------------------------------------------------------------
     def _exhausted(self) -> bool:
-        return len(self.steps) >= _MAX_STEPS or time.perf_counter() > self.deadline
+        # one step is kept for the note that SymPy takes over (the cap includes it)
+        return len(self.steps) >= _MAX_STEPS - 1 or time.perf_counter() > self.deadline
 
     def d(self, e: sp.Expr, depth: int = 0, level: int = 0) -> sp.Expr:
         x = self.var
@@ -460,10 +465,12 @@ def explain(
     var : sympy.Symbol or str
         The variable (a string is matched by name against the symbols of ``expr``).
     timeout : float or None, keyword-only
-        Seconds for the whole computation (``None``: no limit). When the steps take too long
-        the remaining parts are differentiated by SymPy in one step each; when the final check
-        cannot finish in time, ``verified`` is False and ``check`` says so. Expressions larger
-        than a few thousand nodes are differentiated by SymPy directly, without steps.
+        Seconds for the whole computation, a hard limit (``None``: no limit). The steps run in
+        a child process; after half the budget the remaining parts are differentiated by SymPy
+        in one step each; when the final check cannot finish in time, ``verified`` is False and
+        ``check`` says so. At most 400 steps are shown (SymPy differentiates the rest and
+        ``check`` says so). Expressions larger than a few thousand nodes are differentiated by
+        SymPy directly, without steps.
 
     Returns
     -------
@@ -478,7 +485,8 @@ def explain(
     SymcalcError
         ``expr`` is not an expression; a non-positive ``timeout``.
     SymbolicTimeout
-        Even ``sympy.diff`` of a very large expression did not finish within ``timeout``.
+        The derivation (or, for a very large expression, ``sympy.diff``) did not finish within
+        ``timeout``; the child process doing it has been stopped.
 
     Examples
     --------
@@ -504,12 +512,33 @@ def explain(
     x = resolve_symbol(var, e, "var")
     if _count_nodes(e, _MAX_NODES) > _MAX_NODES:
         return _too_large(e, x, deadline)
+    # The steps run in a child process killed at the deadline (a hard limit); they stop
+    # opening new steps at half the budget, leaving the rest for SymPy and the final check.
+    soft = start + (timeout / 2 if timeout is not None else float("inf"))
+    remaining = None if timeout is None else max(deadline - time.perf_counter(), 0.01)
+    try:
+        derivation = call_with_timeout(_derive, e, x, soft, timeout=remaining, what="explain")
+    except SymbolicTimeout as exc:
+        why = "" if "did not finish" in str(exc) else f" ({exc})"  # memory: say so
+        raise SymbolicTimeout(
+            f"explain did not finish within its {timeout:g} s budget{why}; the derivation "
+            f"of this {_count_nodes(e, _MAX_NODES)}-node expression was stopped: give a larger "
+            "timeout, or use sympy.diff for the result alone"
+        ) from None
+    verified, check = _verify(derivation.assembled, derivation.result, deadline)
+    derivation.verified = verified
+    derivation.check = check + derivation.check
+    return derivation
+
+
+def _derive(e: sp.Expr, x: sp.Symbol, soft_deadline: float) -> Derivation:
+    """The steps, the assembled derivative and ``sympy.diff`` (not yet verified)."""
     taken = {s.name for s in e.free_symbols if isinstance(s, sp.Symbol)} | {x.name}
-    deriver = _Deriver(x, taken, deadline)
+    deriver = _Deriver(x, taken, soft_deadline)
     assembled = deriver.d(e)
-    reference = sp.diff(e, x)
-    verified, check = _verify(assembled, reference, deadline)
-    return Derivation(verified=verified, check=check, expr=e, var=x, result=reference,
+    note = (f"; only the first {_MAX_STEPS} steps are shown, SymPy differentiated the rest"
+            if deriver.capped else "")
+    return Derivation(verified=False, check=note, expr=e, var=x, result=sp.diff(e, x),
                       assembled=assembled, steps=deriver.steps)
 
 

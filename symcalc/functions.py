@@ -41,6 +41,8 @@ from sympy.core.function import ArgumentIndexError
 from sympy.core.logic import fuzzy_and
 from mpmath.libmp import prec_to_dps
 
+from .errors import SymcalcError
+
 __all__ = [
     "sigmoid",
     "softplus",
@@ -53,8 +55,21 @@ __all__ = [
 ]
 
 
+def _no_text(name: str, args: tuple) -> None:
+    if any(isinstance(a, (str, bytes)) for a in args):
+        raise SymcalcError(
+            f"{name} takes SymPy expressions or numbers, not text (SymPy would evaluate it); "
+            "parse formula text with symcalc.parse first"
+        )
+
+
 class _MLFunction(sp.Function):
     """Shared behaviour: real for real arguments, numeric evaluation through ``rewrite(exp)``."""
+
+    def __new__(cls, *args: Any, **options: Any) -> Any:
+        # SymPy would parse (eval) a string argument: text goes through symcalc.parse only
+        _no_text(cls.__name__, args)
+        return super().__new__(cls, *args, **options)
 
     def _eval_is_extended_real(self) -> bool | None:
         return fuzzy_and(a.is_extended_real for a in self.args)
@@ -359,7 +374,8 @@ def softmax(*logits: Any) -> sp.Matrix:
     """
     if not logits:
         raise TypeError("softmax needs at least one logit")
-    zs = [sp.sympify(z) for z in logits]
+    _no_text("softmax", logits)
+    zs = [sp.sympify(z, strict=True) for z in logits]
     return sp.Matrix([SoftmaxEntry(i, *zs) for i in range(len(zs))])
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ._safety import check_expression
 from .codegen.symengine_bridge import derivatives
 from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
@@ -50,6 +51,7 @@ def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
         )
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan):
         raise SymcalcError(f"loss must be real and finite as written; got {expr}")
+    check_expression(expr, "the loss")
     return expr
 
 

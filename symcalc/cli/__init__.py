@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import SymcalcError
@@ -55,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"symcalc: error: a COMMAND is required, one of {', '.join(COMMANDS)} "
                   "(see 'symcalc --help')", file=sys.stderr)
             return 2
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():  # one line each, no source path (restored on exit)
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line
+            return int(args.run(args) or 0)
     except SystemExit as exc:  # --help / --version: argparse exits; return its code instead
         return exc.code if isinstance(exc.code, int) else 0
     except _UsageError as exc:
@@ -79,7 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _one_line(exc: BaseException) -> str:
+def _warning_line(message: Warning | str, category: type[Warning], *args: Any,
+                  **kwargs: Any) -> None:
+    print(f"symcalc: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _one_line(exc: BaseException | Warning | str) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 500 else text[:497] + "..."
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +33,9 @@ def read_csv_columns(
     Raises
     ------
     DataError
-        Missing or unreadable file, no header, missing column, ragged rows or non-numeric cells
-        (the message names the row and column).
+        Missing or unreadable file, no header, a missing or repeated column, ragged rows (too
+        few cells, or extra non-empty cells), non-numeric or non-finite cells (the message
+        names the file line and column).
     """
     path = Path(path)
     try:
@@ -47,13 +50,12 @@ def read_csv_columns(
         raise DataError(f"{path} is not a regular file; expected a CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            rows = _numbered_rows(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read {path}: {exc}") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise DataError(f"{path} is empty; expected a header row and data rows")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     body = rows[1:]
     if not body:
         raise DataError(f"{path} has a header but no data rows")
@@ -63,25 +65,54 @@ def read_csv_columns(
         raise DataError(
             f"{path} has no column {', '.join(repr(m) for m in missing)}; columns are {header}"
         )
+    twice = sorted({c for c in wanted if header.count(c) > 1})
+    if twice:
+        raise DataError(
+            f"{path} has the column {', '.join(map(repr, twice))} more than once in its header "
+            f"{header}; give each column a distinct name"
+        )
+    for line, row in body:
+        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+            raise DataError(
+                f"{path} line {line} has {len(row)} cells but the header has {len(header)}"
+            )
     numeric_set = set(wanted if numeric is None else numeric)
-    out: dict[str, np.ndarray] = {}
-    for name in wanted:
-        j = header.index(name)
-        cells = []
-        for i, row in enumerate(body, start=2):
-            if j >= len(row):
-                raise DataError(f"{path} line {i} has {len(row)} cells; column {name!r} is missing")
-            cells.append(row[j].strip())
-        if name in numeric_set:
-            values = np.empty(len(cells))
-            for i, cell in enumerate(cells):
-                try:
-                    values[i] = float(cell)
-                except ValueError:
-                    raise DataError(
-                        f"{path} line {i + 2}, column {name!r}: {cell!r} is not a number"
-                    ) from None
-            out[name] = values
-        else:
-            out[name] = np.array(cells)
-    return out
+    return {name: _column(path, name, header.index(name), body, name in numeric_set)
+            for name in wanted}
+
+
+def _numbered_rows(reader: Any) -> list[tuple[int, list[str]]]:
+    """(first file line, cells) of every non-blank record: messages name file lines, also
+    after blank lines and quoted cells that span lines."""
+    rows, last = [], 0
+    for row in reader:
+        start, last = last + 1, reader.line_num
+        if any(cell.strip() for cell in row):
+            rows.append((start, row))
+    return rows
+
+
+def _column(path: Path, name: str, j: int, body: list[tuple[int, list[str]]],
+            numeric: bool) -> np.ndarray:
+    """Column ``j`` of the body rows, as floats (finite, checked cell by cell) or strings."""
+    cells = []
+    for line, row in body:
+        if j >= len(row):
+            raise DataError(f"{path} line {line} has {len(row)} cells; column {name!r} is missing")
+        cells.append(row[j].strip())
+    if not numeric:
+        return np.array(cells)
+    values = np.empty(len(cells))
+    for i, ((line, _), cell) in enumerate(zip(body, cells)):
+        try:
+            values[i] = float(cell)
+        except ValueError:
+            raise DataError(
+                f"{path} line {line}, column {name!r}: {cell!r} is not a number"
+            ) from None
+        if not math.isfinite(values[i]):
+            raise DataError(
+                f"{path} line {line}, column {name!r}: {cell!r} is not a finite number "
+                "(drop or impute missing values first)"
+            )
+    return values

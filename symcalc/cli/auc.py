@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -81,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
         ax = fig.subplots()
         plot_roc(labels, scores, ax=ax, label=args.score, ci=args.ci, level=args.level,
                  pos_label=pos_label)
+        target = args.plot if Path(args.plot).suffix else f"{args.plot}.png"  # what savefig writes
         try:
-            fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+            fig.savefig(target, dpi=120, bbox_inches="tight")
         except ValueError as exc:  # e.g. an unknown file extension
             raise DataError(f"--plot {args.plot!r}: {exc}") from None
-        print(f"saved ROC plot to {args.plot}")
+        print(f"saved ROC plot to {target}")
     return 0

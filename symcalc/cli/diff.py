@@ -18,6 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wrt", nargs="+", required=True, metavar="VAR", help="variables")
     p.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
     p.add_argument("--steps", action="store_true", help="show the derivation step by step")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="seconds for each step-by-step derivation (default 10)")
     p.set_defaults(run=run)
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         from ..explain import explain
 
         for var in wrt:
-            derivation = explain(expr, var)
+            derivation = explain(expr, var, timeout=args.timeout)
             print(derivation._repr_latex_() if args.latex else str(derivation))
         return 0
     for line in _readable_lines(expr, wrt, latex=args.latex):

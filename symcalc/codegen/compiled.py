@@ -34,11 +34,13 @@ import numpy as np
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
-from .._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int, describe
+from .._safety import check_expression
+from .._validate import (as_float_array, as_theta, bind_data, check_equal_lengths, check_int,
+                         describe, first_nonfinite)
 from ..errors import MissingDependencyError, NonFiniteError, SymcalcError
 from .data import PreparedData, is_dask, is_dask_data
 from .emit_numpy import NumpyEmitter
-from .execution import NAMESPACES, overflow_error
+from .execution import overflow_error, own
 from .ir import CSEPass, run_cse
 from .kernel import Kernel
 from .printing import identifiers
@@ -85,6 +87,7 @@ class CompiledLoss:
     def __init__(self, loss: Any, *, backend: str = "numpy", chunk_rows: int | None = None,
                  block_rows: int | None = None) -> None:
         start = time.perf_counter()
+        check_expression(loss.expr, "the loss")
         self.loss = loss
         self.params = loss.params
         self.data_symbols = loss.data
@@ -140,7 +143,7 @@ class CompiledLoss:
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
             self._runners[kname] = Kernel(self.backend, source, f"_{kname}", self._emitter.rows)
-        NAMESPACES[(self.backend, source)] = namespace
+        own(self, (self.backend, source), namespace)
         self._sources[tag] = source
 
     def _build_hessian(self) -> None:
@@ -171,8 +174,11 @@ class CompiledLoss:
 
     @property
     def source(self) -> str:
-        """The generated source code of every kernel built so far."""
-        return "\n\n".join(self._sources.values())
+        """The generated source code of every kernel built so far, after a comment that
+        says which symbol each generated name (``_p0``, ``_d0``, ...) stands for."""
+        names = {**self._pnames, **self._dnames}
+        legend = ", ".join(f"{new.name} = {ascii(old.name)}" for old, new in names.items())
+        return f"# {legend}\n" + "\n\n".join(self._sources.values())
 
     # -------------------------------------------------------------- inputs
     def prepare(self, data: Any = None) -> PreparedData:
@@ -189,6 +195,12 @@ class CompiledLoss:
         cols = {}
         for sym, col in zip(self.data_symbols, raw):
             arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
+            row = first_nonfinite(arr)  # refused before any kernel runs, even if the loss
+            if row is not None:         # would stay finite (tanh(inf), Heaviside(nan), ...)
+                raise NonFiniteError(
+                    f"data[{sym.name!r}] contains {arr[row]} at row {row}; finite numbers are "
+                    "required (drop or impute missing values first)"
+                )
             cols[sym.name] = np.ascontiguousarray(arr)
         n = check_equal_lengths(cols)
         return PreparedData(tuple(cols.values()), n)

@@ -9,8 +9,8 @@ tasks: threads by default, or a ``dask.distributed`` cluster once a ``Client`` e
 kernel travels as its generated source text (see :class:`symcalc.codegen.kernel.Kernel`), so workers in
 other processes or machines rebuild it once and need only symcalc installed.
 
-Non-finite data is found through the result: a block whose partial sums are not finite is
-scanned for NaN/inf in its own task, and the first bad row is reported.
+Non-finite data is refused block by block: each task checks its block's columns for NaN/inf
+(one cheap pass) before running the kernel, and the first bad row is reported.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .._validate import first_nonfinite
 from ..errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
 from .data import PreparedData
 
@@ -126,16 +127,11 @@ def _block(run: Any, theta: np.ndarray, names: tuple[str, ...], index: int,
     if any(len(a) != n for a in arrays):
         detail = ", ".join(f"{k}: {len(a)}" for k, a in zip(names, arrays))
         raise ShapeError(f"data arrays must all have the same length; block {index} has {detail}")
-    total = np.asarray(run(theta, arrays, n), dtype=np.float64)
-    bad = None
-    if not np.isfinite(total).all():
-        for name, a in zip(names, arrays):
-            mask = ~np.isfinite(a)
-            if mask.any():
-                row = int(np.argmax(mask))
-                bad = (name, float(a[row]), row, index)
-                break
-    return total, n, bad
+    for name, a in zip(names, arrays):  # the block's data first: no kernel on NaN/inf
+        row = first_nonfinite(a)
+        if row is not None:
+            return np.zeros(0), n, (name, float(a[row]), row, index)
+    return np.asarray(run(theta, arrays, n), dtype=np.float64), n, None
 
 
 def evaluate_blocks(run: Any, theta: np.ndarray, data: DaskData) -> tuple[np.ndarray, int]:

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .._safety import check_expression
 from ..errors import SymcalcError
 from .emit_numpy import emit_function
-from .execution import exec_source
+from .execution import exec_source, own
 from .ir import run_cse
 from .printing import identifiers
 from .stable import stabilize
@@ -28,7 +29,19 @@ class ElementwiseFunction:
     """
 
     def __init__(self, exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> None:
-        exprs = [sp.sympify(e) for e in exprs]
+        try:
+            exprs = [sp.sympify(e, strict=True) for e in exprs]  # strict: text is never parsed
+        except sp.SympifyError:
+            raise SymcalcError(
+                "compile_elementwise takes SymPy expressions or numbers; got "
+                f"{', '.join(type(e).__name__ for e in exprs)} (parse text with symcalc.parse)"
+            ) from None
+        for a in args:
+            if type(a) is not sp.Symbol:
+                raise SymcalcError(f"compile_elementwise arguments must be plain sympy Symbols; "
+                                   f"got {a!r} of type {type(a).__name__}")
+        for e in exprs:
+            check_expression(e, "the elementwise expression")
         self.exprs = tuple(exprs)
         self.args = tuple(args)
         stable, self.rewrites = stabilize(list(exprs))
@@ -38,7 +51,9 @@ class ElementwiseFunction:
         self.source = emit_function(
             "_elementwise", cse, cse.outputs, [], [names[a] for a in self.args], reduce=False
         ) + "\n"
-        self._fn = exec_source(self.source, "elementwise")["_elementwise"]
+        namespace = exec_source(self.source, "elementwise")
+        self._fn = namespace["_elementwise"]
+        own(self, ("elementwise", self.source), namespace)
 
     def __call__(self, *arrays: Any) -> tuple[np.ndarray, ...]:
         if len(arrays) != len(self.args):

@@ -9,21 +9,23 @@ cores busy. Blocks of ``block_rows`` rows are spread over the threads with ``num
 each block writes its partial sums into its own row of a ``(blocks, outputs)`` array, so there
 are no races, and the blocks' sums are added at the end.
 
-Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient::
+Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient (every
+symbol renamed: the legend comment says which is which)::
 
+    # _p0 = 'w', _p1 = 'b', _d0 = 'x', _d1 = 'y'
     @numba.njit(parallel=True, fastmath=False, cache=False, error_model="numpy")
     def _value_and_grad(_theta, _cols, _n):
-        w = _theta[0]
-        b = _theta[1]
+        _p0 = _theta[0]
+        _p1 = _theta[1]
         _col0 = _cols[0]
         ...
         for _k in numba.prange(_nb):
             ...
             for _i in range(_lo, _hi):
-                x = _col0[_i]
-                y = _col1[_i]
-                _t0 = -y*(b + w*x)
-                _s0 += _softplus(_t0)
+                _d0 = _col0[_i]
+                _d1 = _col1[_i]
+                _t0 = -_d1*(_p1 + _d0*_p0)
+                _s0 += _softplus_e(_t0, _e0, _w0, _r0)
                 ...
 """
 

@@ -2,27 +2,54 @@
 
 The generated module is kept as text and registered with :mod:`linecache` under a
 ``<symcalc-generated-...>`` file name, so tracebacks show the generated lines. Only code
-printed by symcalc's own printers is ever executed here (never user text).
+printed by symcalc's own printers is ever executed here (never user text), and only after
+:func:`symcalc._safety.compile_generated` has checked every name in it. A namespace and its
+linecache lines live as long as their owner (a CompiledLoss or ElementwiseFunction: see
+:func:`own`).
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import linecache
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 import scipy.special
 
+from .._safety import compile_generated
 from ..errors import NonFiniteError
 
-__all__ = ["exec_source", "full", "overflow_error", "NAMESPACES"]
+__all__ = ["exec_source", "full", "overflow_error", "own", "NAMESPACES"]
 
 _counter = itertools.count()
 
-#: Generated sources already executed in this process, by (backend, source).
+#: Generated sources already executed in this process, by (backend, source), and how many
+#: live owners (CompiledLoss, ElementwiseFunction) use each; an entry and its linecache
+#: lines go when the last owner does (entries made for a bare Kernel, e.g. on a Dask worker,
+#: have no owner and stay).
 NAMESPACES: dict[tuple[str, str], dict[str, Any]] = {}
+_OWNERS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def own(owner: object, key: tuple[str, str], namespace: dict[str, Any]) -> None:
+    """Keep ``namespace`` (cached under ``key``) and its linecache entry while ``owner`` lives."""
+    NAMESPACES.setdefault(key, namespace)
+    _OWNERS[key] += 1
+    weakref.finalize(owner, _release, key, namespace["__file__"])
+
+
+def _release(key: tuple[str, str], filename: str) -> None:
+    linecache.cache.pop(filename, None)
+    _OWNERS[key] -= 1
+    if _OWNERS[key] <= 0:
+        del _OWNERS[key]
+        gone = NAMESPACES.pop(key, None)
+        if gone is not None:
+            linecache.cache.pop(gone["__file__"], None)
 
 
 def full(n: Any, v: float) -> np.ndarray:
@@ -45,6 +72,7 @@ def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> d
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {
+        "__file__": filename,  # released with the owner's namespace (see own)
         "numpy": np,
         "scipy": scipy,
         "math": math,
@@ -52,7 +80,8 @@ def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> d
         "_logsumexp": logsumexp,
         **(extra or {}),
     }
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    code = compile_generated(source, filename)  # every name checked before anything runs
+    exec(code, namespace)  # noqa: S102 - our own generated code, audited above
     return namespace
 
 

@@ -8,13 +8,14 @@ than emitting a call to an arbitrary name.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Sequence
 from typing import Any, Callable
 
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
+
+from .._safety import generated_names
 
 __all__ = ["ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "MAX_FLAT_ARGS"]
 
@@ -87,11 +88,6 @@ def numpy_printer() -> NumPyPrinter:
 
 
 def identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp.Symbol]:
-    """Readable, valid Python names for user symbols (original name when it is safe)."""
-    out = {}
-    for i, s in enumerate(symbols):
-        name = s.name
-        ok = name.isidentifier() and not keyword.iskeyword(name) and name.isascii()
-        ok = ok and not name.startswith("_") and name not in {"numpy", "scipy", "math"}
-        out[s] = sp.Symbol(name if ok else f"_{prefix}{i}")
-    return out
+    """Generated identifiers (``_p0``, ``_d1``, ...) for user symbols: no user name ever
+    reaches generated source (names such as ``abs``, ``numpy`` or ``t=__import__('os')``)."""
+    return generated_names(symbols, prefix)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .._safety import check_expression
 from .._timeout import call_with_timeout
 from .._expressions import as_expr
 from .._validate import check_choice, check_positive, describe, resolve_symbol
@@ -132,6 +133,7 @@ def limit(
     True
     """
     expr = as_expr(expr, "expr")
+    check_expression(expr)
     var = resolve_symbol(var, expr, "var")
     point = _as_point(point)
     check_choice(dir, ("+-", "+", "-"), "dir")

@@ -9,6 +9,7 @@ Near a minimum the loss is a quadratic ``L(theta*) + (1/2) d^T H d``; gradient d
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,9 +88,11 @@ def stable_learning_rate(
     at : array-like or mapping, optional
         Parameters where the Hessian is evaluated; required only when it depends on them.
     timeout : float or None
-        Seconds allowed for the symbolic formula of the exact bound (expanding the Hessian
-        entries and, up to 4x4, its eigenvalues); when it runs out the numeric bound is still
-        returned, with ``expression=None``. ``None`` means no limit.
+        Seconds for the whole call, a hard limit (``None``: no limit). Deriving, compiling and
+        evaluating the Hessian run first, in a child process; the symbolic formula of an
+        exact bound (the Hessian entries expanded in data means and, up to 4x4, its
+        eigenvalues) gets the rest of the time, and when that runs out the numeric bound is
+        still returned, with ``expression=None``.
 
     Returns
     -------
@@ -100,6 +103,8 @@ def stable_learning_rate(
     ------
     SymcalcError
         ``loss`` is not a Loss, ``at`` is missing where needed, or bad data/parameters.
+    SymbolicTimeout
+        Deriving and evaluating the Hessian did not finish within ``timeout``.
 
     Examples
     --------
@@ -129,29 +134,46 @@ def stable_learning_rate(
         raise SymcalcError(
             f"loss must be a symcalc.Loss; got {describe(loss)} of type {type(loss).__name__}"
         )
+    if timeout is not None:
+        timeout = check_positive(timeout, "timeout")
+    deadline = None if timeout is None else time.perf_counter() + timeout
+    try:  # SymPy derives and compiles the Hessian: a hard limit, in a child process
+        h, constant = call_with_timeout(_hessian_at, loss, data, at, timeout=timeout,
+                                        what="deriving and evaluating the Hessian")
+    except SymbolicTimeout as exc:
+        why = "" if "did not finish" in str(exc) else f": {exc}"  # memory: say so
+        raise SymbolicTimeout(
+            f"stable_learning_rate did not finish within its {timeout:g} s budget (deriving "
+            f"and evaluating the Hessian was stopped{why}); give a larger timeout, or None"
+        ) from None
+    if not constant:
+        return _numeric_report(h)
+    remaining = None if deadline is None else deadline - time.perf_counter()
+    total = lam_expr = None
+    if remaining is None or remaining > 0.05:
+        try:
+            total, lam_expr = call_with_timeout(
+                _symbolic_bound, loss, timeout=remaining, what="the symbolic bound"
+            )
+        except SymbolicTimeout:  # huge expansions: the numeric bound stands on its own
+            pass
+    return _exact_report(h, total, lam_expr)
+
+
+def _hessian_at(loss: Any, data: Any, at: Any) -> tuple[np.ndarray, bool]:
+    """The evaluated Hessian and whether it is constant (runs in the timeout child)."""
     compiled = loss.compile()
     hess_sym = loss.hessian(form="raw")
     params = set(loss.params)
-    p = len(loss.params)
     if not (hess_sym.free_symbols & params):
-        h = compiled.hessian(np.zeros(p), data)
-        if timeout is not None:
-            timeout = check_positive(timeout, "timeout")
-        try:
-            total, lam_expr = call_with_timeout(
-                _symbolic_bound, hess_sym, loss, timeout=timeout, what="the symbolic bound"
-            )
-        except SymbolicTimeout:  # huge expansions: the numeric bound stands on its own
-            total = lam_expr = None
-        return _exact_report(h, total, lam_expr)
+        return compiled.hessian(np.zeros(len(loss.params)), data), True
     if at is None:
         used = sorted(s.name for s in hess_sym.free_symbols & params)
         raise SymcalcError(
             f"the Hessian depends on the parameters {used}, so the bound is local: pass "
             "at=theta (a vector in params order or a {symbol: value} mapping)"
         )
-    h = compiled.hessian(at, data)
-    return _numeric_report(h)
+    return compiled.hessian(at, data), False
 
 
 def _reduce_entry(entry: sp.Expr, loss: Any) -> sp.Expr:
@@ -187,9 +209,9 @@ def _lambda_max_expr(total: sp.Matrix) -> sp.Expr | None:
     return None
 
 
-def _symbolic_bound(hess_sym: sp.Matrix, loss: Any) -> tuple[sp.Matrix, sp.Expr | None]:
+def _symbolic_bound(loss: Any) -> tuple[sp.Matrix, sp.Expr | None]:
     """The total Hessian in data means and its largest eigenvalue (runs under a timeout)."""
-    total = _total_hessian_expr(hess_sym, loss)
+    total = _total_hessian_expr(loss.hessian(), loss)
     return total, _lambda_max_expr(total)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sympy as sp
 
+from .._safety import check_expression
 from .._timeout import call_with_timeout
 from .._expressions import as_expr
 from .._validate import check_positive, describe, resolve_symbol
@@ -209,6 +210,7 @@ def integrate(
     if timeout is not None:
         timeout = check_positive(timeout, "timeout") if timeout != math.inf else None
     integrand = as_expr(expr, "expr")
+    check_expression(integrand, "the integrand")
     if integrand.has(sp.zoo, sp.nan):
         raise SymcalcError(
             f"the integrand {describe(integrand, 80)} contains an undefined value (zoo or nan, "

@@ -122,7 +122,7 @@ class RowwiseFunction:
 
     def __init__(self, expr: sp.Expr, reduction: str, name: str) -> None:
         self.name = name
-        self.expr = sp.sympify(expr)
+        self.expr = sp.sympify(expr, strict=True)  # never parse text
         self.reduction = REDUCTIONS[reduction]
         self.d_x = sp.diff(self.expr, X)
         self.d_r = sp.diff(self.expr, R)

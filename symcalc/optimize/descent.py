@@ -377,7 +377,7 @@ def auto_learning_rate(f: CompiledLoss, data: Any, x: np.ndarray, P: PreparedDat
     ``L`` the largest Hessian eigenvalue), or an Armijo backtracking step along ``-grad``
     when the Hessian has no positive eigenvalue."""
     counter = counter or Counter()
-    bound = stable_learning_rate(f.loss, data, at=x).bound
+    bound = stable_learning_rate(f.loss, data, at=x, timeout=None).bound  # no budget documented
     counter.add(2)
     if math.isfinite(bound) and bound > 0:
         return bound / 2
