@@ -51,7 +51,7 @@ def plot_roc(
     >>> ax.get_legend().get_texts()[0].get_text()
     'model (AUC = 0.750)'
     """
-    is_pos, score, _ = binary_inputs(y_true, y_score, None, pos_label, default="larger")
+    is_pos, score, *_ = binary_inputs(y_true, y_score, None, pos_label, default="larger")
     fpr, tpr, _ = roc_curve(is_pos, score)
     if ci:
         report = roc_auc_ci(is_pos, score, level)
