@@ -74,6 +74,8 @@ def classes_of(y: np.ndarray, name: str = "y_true") -> np.ndarray:
         others = y[y != first]
         if others.size == 0 or not (others != others[0]).any():
             return np.unique(np.concatenate([[first], others[:1]]))
+    if y.dtype.kind == "O" and any(v is None for v in y.ravel().tolist()):
+        raise DataError(f"{name} contains None; every sample needs a label")
     try:
         classes = np.unique(y)
     except TypeError:
@@ -83,8 +85,6 @@ def classes_of(y: np.ndarray, name: str = "y_true") -> np.ndarray:
         ) from None
     if y.dtype.kind == "O":
         values = classes.tolist()
-        if any(v is None for v in values):
-            raise DataError(f"{name} contains None; every sample needs a label")
         if any(isinstance(v, bytes) for v in values):
             raise LabelTypeError(f"{_BYTES} Got {name} = {describe(values)}")
     return classes
