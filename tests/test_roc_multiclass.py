@@ -166,5 +166,7 @@ def test_multiclass_input_errors():
         sc.roc_auc_score([0, 1, 2, 2], P3, multi_class="ovr", sample_weight=[1, 2])
     with pytest.raises(ShapeError, match=r"shape of the indicator matrix y_true \(2, 2\)"):
         sc.roc_auc_score([[0, 1], [1, 0]], [0.1, 0.2])
+    with pytest.raises(SymcalcError, match="pos_label applies to binary problems only"):
+        sc.roc_auc_score([[0, 1], [1, 0]], [[0.1, 0.2], [0.3, 0.4]], pos_label=1)
     with pytest.raises(DataError, match="multiclass-multioutput format is not supported"):
         sc.roc_auc_score([[0, 2], [1, 0]], [[0.1, 0.2], [0.3, 0.4]])

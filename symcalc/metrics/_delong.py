@@ -22,10 +22,14 @@ def structural_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray,
     ``V10[i] = (#{neg < pos_i} + #{neg == pos_i} / 2) / n_neg`` and
     ``V01[j] = (#{pos > neg_j} + #{pos == neg_j} / 2) / n_pos``.
     """
-    sp, sn = np.sort(pos), np.sort(neg)
-    below = np.searchsorted(sn, pos, "left") + np.searchsorted(sn, pos, "right")
-    not_above = np.searchsorted(sp, neg, "left") + np.searchsorted(sp, neg, "right")
-    return below / (2.0 * sn.size), 1.0 - not_above / (2.0 * sp.size)
+    order_p, order_n = np.argsort(pos), np.argsort(neg)
+    sp, sn = pos[order_p], neg[order_n]  # sorted queries: searchsorted walks forward
+    v10, v01 = np.empty(sp.size), np.empty(sn.size)
+    below = np.searchsorted(sn, sp, "left") + np.searchsorted(sn, sp, "right")
+    not_above = np.searchsorted(sp, sn, "left") + np.searchsorted(sp, sn, "right")
+    v10[order_p] = below / (2.0 * sn.size)
+    v01[order_n] = 1.0 - not_above / (2.0 * sp.size)
+    return v10, v01
 
 
 def delong_covariance(

@@ -262,6 +262,9 @@ def roc_auc_score(
     classes = classes_of(y)
     kind = target_kind(y, classes)
     if kind == "multilabel-indicator":
+        if pos_label is not None:
+            raise SymcalcError("pos_label applies to binary problems only; a label indicator "
+                               "matrix marks positives with 1")
         return multilabel_auc(y, score, average=average, weight=as_weights(sample_weight),
                               max_fpr=max_fpr)
     if score.ndim == 2 and score.shape[1] == 1:
