@@ -28,6 +28,7 @@ from .errors import (
     UndefinedMetricWarning,
     UnsupportedOptionError,
 )
+from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
@@ -73,6 +74,13 @@ __all__ = [
     "LabelTypeError",
     "UnsupportedOptionError",
     "UndefinedMetricWarning",
+    # ML functions that stay folded (exact derivatives, stable code)
+    "sigmoid",
+    "softplus",
+    "log_sigmoid",
+    "relu",
+    "logsumexp",
+    "softmax",
     # symbolic loss and the compile path
     "Loss",
     "CompiledLoss",
