@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ..errors import DataError
-from ..metrics import roc_auc_ci, roc_auc_compare, roc_auc_score
+from ..metrics import MulticlassAUCInterval, roc_auc_ci, roc_auc_compare, roc_auc_score
 from ._common import read_csv_columns
 
 
@@ -104,14 +104,14 @@ def _run_binary(args: argparse.Namespace, labels: np.ndarray, scores: np.ndarray
     if other is None:
         _print_header(args, labels, positive, f"AUC = {value:.6f}")
     else:
-        rep = roc_auc_compare(labels, scores, other, level=args.level, pos_label=positive)
-        _print_header(args, labels, positive, f"AUC({args.score[0]}) = {rep.auc_a:.6f}, "
-                      f"AUC({args.compare}) = {rep.auc_b:.6f}")
-        low, high = rep.ci
-        print(f"difference = {rep.difference:.6f}, {100 * rep.level:g}% CI {low:.6f} to "
-              f"{high:.6f}  (DeLong, std error {rep.std_error:.6f}, correlation "
-              f"{rep.correlation:.3f})")
-        print(f"z = {rep.z:.4f}, p = {rep.p_value:.4g} (two-sided)")
+        test = roc_auc_compare(labels, scores, other, level=args.level, pos_label=positive)
+        _print_header(args, labels, positive, f"AUC({args.score[0]}) = {test.auc_a:.6f}, "
+                      f"AUC({args.compare}) = {test.auc_b:.6f}")
+        low, high = test.ci
+        print(f"difference = {test.difference:.6f}, {100 * test.level:g}% CI {low:.6f} to "
+              f"{high:.6f}  (DeLong, std error {test.std_error:.6f}, correlation "
+              f"{test.correlation:.3f})")
+        print(f"z = {test.z:.4f}, p = {test.p_value:.4g} (two-sided)")
     if args.ci:
         rep = roc_auc_ci(labels, scores, args.level, method=args.method, pos_label=positive)
         low, high = rep.ci
@@ -142,7 +142,8 @@ def _run_multiclass(args: argparse.Namespace, labels: np.ndarray, scores: np.nda
             n_c = int((labels == c).sum())
             print(f"  class {_show(c)} [{column}]: AUC = {auc:.6f}  ({n_c} samples)")
     if args.ci:
-        rep = roc_auc_ci(labels, scores, args.level, method=args.method)
+        rep = cast(MulticlassAUCInterval,  # 2-D scores give the multiclass report
+                   roc_auc_ci(labels, scores, args.level, method=args.method))
         low, high = rep.ci
         print(f"{100 * rep.level:g}% CI of the macro average (bootstrap, "
               f"{rep.n_bootstraps} resamples): {low:.6f} to {high:.6f}")

@@ -72,10 +72,12 @@ def bootstrap_ovr_aucs(
     for start in range(0, n_bootstraps, batch):
         rows = min(batch, n_bootstraps - start)
         picks = [s[rng.integers(0, s.size, (rows, s.size))] for s in strata]
-        every = None if binary else np.concatenate(picks, axis=1)
+        every = picks[0] if binary else np.concatenate(picks, axis=1)
         for c, (g, width, p) in enumerate(zip(groups, widths, positive)):
             pos = _counts(g, picks[p], width)
-            neg = _counts(g, picks[0], width) if binary else _counts(g, every, width) - pos
+            neg = _counts(g, every, width)  # binary: the negatives; else all, minus pos
+            if not binary:
+                neg -= pos
             m = strata[p].size
             out[start : start + rows, c] = _auc_from_counts(pos, neg, m, n - m)
     return out

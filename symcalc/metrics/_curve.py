@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from functools import lru_cache
+from types import FrameType
 
 import numpy as np
 from scipy.integrate import trapezoid
@@ -27,12 +27,17 @@ _NO_NEGATIVE = "No negative samples in y_true, false positive value should be me
 _NO_POSITIVE = "No positive samples in y_true, true positive value should be meaningless"
 
 
-@lru_cache(maxsize=4)
-def _bridged(sklearn_class: type) -> type:
+_BRIDGES: dict[type, type[Warning]] = {}
+
+
+def _bridged(sklearn_class: type[Warning]) -> type[Warning]:
     """symcalc's warning class that is also scikit-learn's (for filters written for either)."""
-    return type("UndefinedMetricWarning", (UndefinedMetricWarning, sklearn_class),
-                {"__module__": UndefinedMetricWarning.__module__,
-                 "__doc__": UndefinedMetricWarning.__doc__})
+    if sklearn_class not in _BRIDGES:
+        _BRIDGES[sklearn_class] = type(
+            "UndefinedMetricWarning", (UndefinedMetricWarning, sklearn_class),
+            {"__module__": UndefinedMetricWarning.__module__,
+             "__doc__": UndefinedMetricWarning.__doc__})
+    return _BRIDGES[sklearn_class]
 
 
 def warn_undefined(message: str) -> None:
@@ -42,7 +47,8 @@ def warn_undefined(message: str) -> None:
     base = getattr(sk, "UndefinedMetricWarning", None)
     if isinstance(base, type) and issubclass(base, UserWarning):
         category = _bridged(base)
-    level, frame = 1, sys._getframe(0)
+    frame: FrameType | None = sys._getframe(0)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("symcalc."):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

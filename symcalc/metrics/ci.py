@@ -28,8 +28,8 @@ __all__ = ["roc_auc_ci", "AUCInterval", "MulticlassAUCInterval"]
 
 
 @dataclass(repr=False, eq=False)
-class AUCInterval(Result):
-    """The ROC AUC with its variance and a confidence interval (see :func:`roc_auc_ci`)."""
+class _Interval(Result):
+    """The fields every AUC interval has, first in its repr."""
 
     auc: float
     ci: tuple[float, float]
@@ -37,13 +37,19 @@ class AUCInterval(Result):
     method: str
     variance: float
     std_error: float
+
+
+@dataclass(repr=False, eq=False)
+class AUCInterval(_Interval):
+    """The ROC AUC with its variance and a confidence interval (see :func:`roc_auc_ci`)."""
+
     n_positive: int
     n_negative: int
     n_bootstraps: int | None = None
 
 
 @dataclass(repr=False, eq=False)
-class MulticlassAUCInterval(Result):
+class MulticlassAUCInterval(_Interval):
     """Macro-average one-vs-rest AUC with a bootstrap interval, and every class's interval.
 
     ``auc``/``ci``/``variance`` are those of the macro average; ``class_auc[k]``,
@@ -51,12 +57,6 @@ class MulticlassAUCInterval(Result):
     :class:`AUCInterval`) those of class ``classes[k]`` against the rest.
     """
 
-    auc: float
-    ci: tuple[float, float]
-    level: float
-    method: str
-    variance: float
-    std_error: float
     classes: list[Any]
     class_auc: np.ndarray
     class_ci: np.ndarray
