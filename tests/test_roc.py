@@ -197,6 +197,10 @@ def test_one_class_gives_nan_with_symcalc_warning_like_sklearn():
         assert np.isnan(sc.roc_auc_score([0, 0, 0], [0.1, 0.2, 0.3]))
     with pytest.warns(UndefinedMetricWarning, match="No positive samples in y_true"):
         assert np.isnan(sc.roc_auc_score([0, 1, 0, 1], [1, 2, 3, 4], sample_weight=[1, 0, 1, 0]))
+    with pytest.warns(UndefinedMetricWarning) as rec:
+        sc.roc_curve([0, 0], [0.25, 0.75])
+    assert [str(w.message) for w in rec] == [
+        "No positive samples in y_true, true positive value should be meaningless"]
     with pytest.warns(UndefinedMetricWarning, match="pos_label=5 is not among the labels"):
         assert np.isnan(sc.roc_curve([0, 1, 0], [1, 2, 3], pos_label=5)[1]).all()
 
@@ -266,6 +270,8 @@ def test_bad_scores_labels_and_lengths(fn):
         fn([0, 1, 0, 1], ["a", "b", "c", "d"])
     with pytest.raises(DataError, match="y_true is empty"):
         fn([], [])
+    with pytest.raises(DataError, match="y_score holds a number too large for float64"):
+        fn([0, 1, 0, 1], [10**400, 1, 2, 3])
     with pytest.raises(DataError, match="y_true contains None"):
         fn(np.array([0, None, 1], dtype=object), [0.1, 0.2, 0.3])
 
@@ -286,6 +292,8 @@ def test_bad_weights(fn):
         fn(y, s, sample_weight=[1, np.nan, 1, 1])
     with pytest.raises(ShapeError, match="y_true, y_score and sample_weight.*sample_weight: 3"):
         fn(y, s, sample_weight=[1, 1, 1])
+    with pytest.raises(DataError, match="sample_weight holds a number too large for float64"):
+        fn(y, s, sample_weight=[1, 10**400, 1, 1])
 
 
 def test_bad_options():

@@ -41,6 +41,16 @@ def _to_numpy(x: Any, name: str) -> np.ndarray:
         raise DataError(f"{name} could not be converted to an array: {exc}") from None
 
 
+def _as_float(x: Any, name: str, **options: Any) -> np.ndarray:
+    """:func:`as_float_array`, with numbers beyond float64 (Python ints such as 10**400)
+    reported as a :class:`DataError` instead of an ``OverflowError``."""
+    try:
+        return as_float_array(x, name, **options)
+    except OverflowError:
+        raise DataError(f"{name} holds a number too large for float64 (above about 1.8e308); "
+                        "rescale it first") from None
+
+
 def as_labels(y_true: Any, name: str = "y_true", *, allow_2d: bool = False) -> np.ndarray:
     """``y_true`` as a 1-D label array (or a 2-D indicator matrix when ``allow_2d``).
 
@@ -121,7 +131,7 @@ def as_scores(y_score: Any, name: str = "y_score", *, ndim: tuple[int, ...] = (1
     would collide as float64), everything else becomes finite float64."""
     raw = _to_numpy(y_score, name)
     if raw.dtype.kind not in "iu":
-        return as_float_array(raw, name, ndim=raw.ndim if raw.ndim in ndim else ndim[0])
+        return _as_float(raw, name, ndim=raw.ndim if raw.ndim in ndim else ndim[0])
     if raw.ndim not in ndim:
         wanted = " or ".join(f"{d}-D" for d in ndim)
         got = f"a scalar {describe(y_score)}" if raw.ndim == 0 else f"shape {raw.shape}"
@@ -135,7 +145,7 @@ def as_weights(sample_weight: Any) -> np.ndarray | None:
     """Non-negative finite float64 weights (None stays None); lengths are checked by the caller."""
     if sample_weight is None:
         return None
-    weight = as_float_array(sample_weight, "sample_weight", allow_empty=True)
+    weight = _as_float(sample_weight, "sample_weight", allow_empty=True)
     if (weight < 0).any():
         i = int(np.flatnonzero(weight < 0)[0])
         raise DataError(f"sample_weight must be >= 0; got {weight[i]:g} at index {i}")

@@ -34,7 +34,8 @@ _AVERAGES = ("macro", "weighted", "micro", "samples")
 
 
 def _absent_note(pos_label: Any, classes: np.ndarray) -> str:
-    if (classes == pos_label).any():
+    """Why a class has no samples, when it is because the given pos_label never occurs."""
+    if pos_label is None or (classes == pos_label).any():
         return ""
     return f"; pos_label={pos_label!r} is not among the labels {describe(classes.tolist())}"
 
@@ -100,7 +101,7 @@ def roc_curve(
     fps, tps, thresholds = sorted_counts(problem.is_pos, problem.score, problem.weight)
     if drop_intermediate:
         fps, tps, thresholds = drop_collinear(fps, tps, thresholds)
-    fpr, tpr = rates(fps, tps, _absent_note(problem.pos_label, problem.classes))
+    fpr, tpr = rates(fps, tps, _absent_note(pos_label, problem.classes))
     return fpr, tpr, np.concatenate([[np.inf], thresholds])
 
 
@@ -175,7 +176,7 @@ def _binary_score(
     weight = as_weights(sample_weight)
     check_lengths(y_true=y, y_score=score, sample_weight=weight)
     problem = binary_problem(y, classes, score, weight, pos_label, default="larger")
-    note = _absent_note(problem.pos_label, problem.classes)
+    note = _absent_note(pos_label, problem.classes)
     return binary_auc(problem.is_pos, problem.score, problem.weight, max_fpr,
                       n_classes=min(problem.classes.size, 2), note=note)
 
