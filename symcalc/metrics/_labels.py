@@ -73,7 +73,9 @@ def as_labels(y_true: Any, name: str = "y_true", *, allow_2d: bool = False) -> n
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         i = np.argwhere(~np.isfinite(y))[0]
         where = int(i[0]) if y.ndim == 1 else tuple(int(v) for v in i)
-        raise NonFiniteError(f"{name} contains {y[tuple(i)]} at index {where}; labels must be finite")
+        raise NonFiniteError(
+            f"{name} contains {y[tuple(i)]} at index {where}; labels must be finite"
+        )
     return y
 
 
