@@ -78,11 +78,12 @@ def run(quick: bool) -> str:
     other = s + np.random.default_rng(2).normal(size=n_ci)
     rows.append(_row("roc_auc_compare DeLong", n_ci,
                      lambda: sc.roc_auc_compare(y, s, other).p_value, None, "-", repeats, 0))
-    y, s = _binary(10_000, 2)
-    rows.append(_row("roc_auc_ci bootstrap x2000", 10_000,
+    n_boot = 2_000 if quick else 10_000
+    y, s = _binary(n_boot, 2)
+    rows.append(_row("roc_auc_ci bootstrap x2000", n_boot,
                      lambda: sc.roc_auc_ci(y, s, method="bootstrap").ci, None, "-", 1, 0))
-    y, p = _multiclass(10_000, 3)
-    rows.append(_row("roc_auc_ci 3 classes (bootstrap x2000)", 10_000,
+    y, p = _multiclass(n_boot, 3)
+    rows.append(_row("roc_auc_ci 3 classes (bootstrap x2000)", n_boot,
                      lambda: sc.roc_auc_ci(y, p).ci, None, "-", 1, 0))
     header = ("case", "N", "symcalc s", "sklearn s", "ratio", "target", "identical")
     return table("ROC AUC (time in seconds, ratio = symcalc / scikit-learn)", header, rows)
