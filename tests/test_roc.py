@@ -292,6 +292,8 @@ def test_bad_weights(fn):
         fn(y, s, sample_weight=[1, np.nan, 1, 1])
     with pytest.raises(ShapeError, match="y_true, y_score and sample_weight.*sample_weight: 3"):
         fn(y, s, sample_weight=[1, 1, 1])
+    with pytest.raises(DataError, match="at least one non-zero number; every one of the 4"):
+        fn(y, s, sample_weight=[0, 0, 0, 0])
     with pytest.raises(DataError, match="sample_weight holds a number too large for float64"):
         fn(y, s, sample_weight=[1, 10**400, 1, 1])
 

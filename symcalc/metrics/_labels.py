@@ -151,6 +151,9 @@ def as_weights(sample_weight: Any) -> np.ndarray | None:
     if (weight < 0).any():
         i = int(np.flatnonzero(weight < 0)[0])
         raise DataError(f"sample_weight must be >= 0; got {weight[i]:g} at index {i}")
+    if weight.size and not weight.any():
+        raise DataError("Sample weights must contain at least one non-zero number; every "
+                        f"one of the {weight.size} sample_weight values is 0")
     return weight
 
 
