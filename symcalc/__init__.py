@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from .errors import (
     DataError,
+    LabelTypeError,
     MissingDependencyError,
     NonFiniteError,
     ParseError,
@@ -24,6 +25,8 @@ from .errors import (
     SymbolError,
     SymbolicTimeout,
     SymcalcError,
+    UndefinedMetricWarning,
+    UnsupportedOptionError,
 )
 from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
 from .loss import Loss
@@ -31,7 +34,17 @@ from .codegen import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .explain import Derivation, explain
 from . import datasets
-from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
+from .metrics import (
+    AUCComparison,
+    AUCInterval,
+    MulticlassAUCInterval,
+    auc,
+    integrate,
+    roc_auc_ci,
+    roc_auc_compare,
+    roc_auc_score,
+    roc_curve,
+)
 from .plotting import plot_roc
 from .convergence import (
     LimitReport,
@@ -58,6 +71,9 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    "LabelTypeError",
+    "UnsupportedOptionError",
+    "UndefinedMetricWarning",
     # ML functions that stay folded (exact derivatives, stable code)
     "sigmoid",
     "softplus",
@@ -85,6 +101,10 @@ __all__ = [
     "auc",
     "roc_auc_score",
     "roc_auc_ci",
+    "roc_auc_compare",
+    "AUCInterval",
+    "MulticlassAUCInterval",
+    "AUCComparison",
     "integrate",
     "plot_roc",
     # convergence

@@ -16,6 +16,9 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    "LabelTypeError",
+    "UnsupportedOptionError",
+    "UndefinedMetricWarning",
 ]
 
 
@@ -49,3 +52,29 @@ class MissingDependencyError(SymcalcError, ImportError):
 
 class SymbolicTimeout(SymcalcError, TimeoutError):
     """A symbolic computation did not finish within its time budget."""
+
+
+
+class LabelTypeError(DataError, TypeError):
+    """Class labels of an unusable type (bytes, numbers mixed with strings).
+
+    Also a :class:`TypeError`, as scikit-learn raises for bytes labels, so code written for
+    scikit-learn's metrics catches it either way.
+    """
+
+
+class UnsupportedOptionError(SymcalcError, NotImplementedError):
+    """A combination of options that has no definition (``average=None`` with one-vs-one).
+
+    Also a :class:`NotImplementedError`, the class scikit-learn raises for the same call.
+    """
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined for the data given (one class only) and the result is ``nan``.
+
+    Filter it like any warning, e.g.
+    ``warnings.simplefilter("ignore", symcalc.UndefinedMetricWarning)``. When scikit-learn is
+    imported, the warnings symcalc emits are also instances of
+    ``sklearn.exceptions.UndefinedMetricWarning``, so filters written for either library work.
+    """

@@ -63,13 +63,57 @@ def test_auc_errors_exit_2_with_one_line(csv_file, capsys, tmp_path):
     assert err.count("\n") == 1 and "no column 'nope'" in err
     assert main(["auc", str(path), "--label", "label", "--score", "score",
                  "--pos-label", "eggs"]) == 2
-    assert "pos_label='eggs' is not one of the labels" in capsys.readouterr().err
+    assert "--pos-label 'eggs' is not one of the labels in column 'label': [ham, spam]" in (
+        capsys.readouterr().err)
     bad = tmp_path / "one.csv"
     bad.write_text("label,score\n1,0.5\n1,0.7\n")
     assert main(["auc", str(bad), "--label", "label", "--score", "score"]) == 2
     assert "only one class" in capsys.readouterr().err
     assert main(["auc", str(path), "--label", "label", "--score", "label"]) == 2
     assert "is not a number" in capsys.readouterr().err
+    assert main(["auc", str(path), "--label", "label", "--score", "score", "num"]) == 2
+    assert "holds 2 classes [ham, spam]: give one --score column" in capsys.readouterr().err
+    assert main(["auc", str(path), "--label", "label", "--score", "score", "num",
+                 "--compare", "num"]) == 2
+    assert "--compare works with one --score column" in capsys.readouterr().err
+
+
+@pytest.fixture
+def multiclass_csv(tmp_path):
+    """Seven samples of three classes (the hand example of test_roc_multiclass.py)."""
+    rows = [(0, 0.7, 0.2, 0.1), (0, 0.4, 0.4, 0.2), (1, 0.3, 0.6, 0.1), (1, 0.5, 0.3, 0.2),
+            (2, 0.2, 0.2, 0.6), (2, 0.1, 0.5, 0.4), (2, 0.1, 0.1, 0.8)]
+    path = tmp_path / "three.csv"
+    path.write_text("y,p0,p1,p2\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def test_auc_multiclass_columns(multiclass_csv, capsys, tmp_path):
+    argv = ["auc", str(multiclass_csv), "--label", "y", "--score", "p0", "p1", "p2"]
+    assert main(argv + ["--ci", "--plot", str(tmp_path / "three")]) == 0
+    out = capsys.readouterr().out
+    assert "AUC (ovr, macro) = 0.900000  (n = 7, 3 classes)" in out
+    assert "class 0 [p0]: AUC = 0.900000  (2 samples)" in out
+    assert "class 1 [p1]: AUC = 0.800000" in out and "class 2 [p2]: AUC = 1.000000" in out
+    assert "95% CI of the macro average (bootstrap, 2000 resamples)" in out
+    assert f"saved ROC plot to {tmp_path / 'three.png'}" in out  # the file matplotlib wrote
+    assert (tmp_path / "three.png").stat().st_size > 1000
+    assert main(argv + ["--multi-class", "ovo", "--average", "weighted"]) == 0
+    assert "AUC (ovo, weighted) = 0.898810" in capsys.readouterr().out
+    assert main(["auc", str(multiclass_csv), "--label", "y", "--score", "p0", "p1"]) == 2
+    assert "2 --score columns for 3 classes [0, 1, 2] in column 'y'" in capsys.readouterr().err
+    assert main(["auc", str(multiclass_csv), "--label", "y", "--score", "p0"]) == 2
+    assert "holds 3 classes [0, 1, 2]: give one --score column per class" in (
+        capsys.readouterr().err)
+
+
+def test_auc_compare_two_models(csv_file, capsys):
+    path, y, s = csv_file
+    argv = ["auc", str(path), "--label", "label", "--score", "score", "--compare", "num"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"AUC(score) = {sk_auc(y, s):.6f}, AUC(num) = 1.000000" in out
+    assert "difference = " in out and "(DeLong, std error" in out and "z = " in out
 
 
 @pytest.fixture

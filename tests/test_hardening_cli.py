@@ -162,10 +162,10 @@ def test_fit_undefined_start_is_a_result_not_a_crash(capsys):
         ("auc.csv", ["--ci", "--level", "2"], r"level must be in \(0, 1\)"),
         ("auc.csv", ["--ci", "--level", "abc"], "argument --level: invalid float value"),
         ("auc.csv", ["--ci", "--method", "jackknife"], "argument --method: invalid choice"),
-        ("auc.csv", ["--pos-label", "7"], "pos_label=7.0 is not one of the labels"),
+        ("auc.csv", ["--pos-label", "7"], "--pos-label '7' is not one of the labels"),
         ("auc.csv", ["--plot", "out.unknownext"], "--plot 'out.unknownext': Format"),
         ("auc.csv", ["--plot", "/nonexistent/dir/x.png"], "No such file or directory"),
-        ("auc_3class.csv", [], "binary labels"),
+        ("auc_3class.csv", [], "holds 3 classes .*give one --score column per class"),
         ("auc_nonnum.csv", [], "line 3, column 'score': 'high' is not a number"),
     ],
 )

@@ -272,15 +272,24 @@ def test_stable_learning_rate_at_an_undefined_point():
         ([0, 1, 0, 1], [0.1, np.inf, 0.2, 0.3], NonFiniteError, "y_score contains inf"),
         ([], [], DataError, "y_true is empty"),
         ([0, 1, 1], [0.1, 0.2], ShapeError, "same length"),
-        ([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], DataError, "only one class"),
-        ([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], DataError, "binary labels"),
+        ([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], SymcalcError, "multiclass format|multi_class"),
         ([0, 1, 0, 1], np.array([0.1, "a", 0.2, 0.3], dtype=object), DataError, "found 'a'"),
-        ([[0, 1]], [[0.1, 0.2]], ShapeError, "1-D"),
+        ([[0, 1], [1, 0]], [0.1, 0.2], ShapeError, "1-D|shape of the indicator matrix"),
     ],
 )
 def test_metrics_refuse_bad_input(fn, y_true, y_score, error, match):
     with pytest.raises(error, match=match):
         fn(y_true, y_score)
+
+
+def test_one_class_is_nan_with_a_warning_or_refused():
+    # as scikit-learn: the curve and the score are nan with an UndefinedMetricWarning
+    with pytest.warns(sc.UndefinedMetricWarning, match="No negative samples"):
+        assert np.isnan(sc.roc_curve([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4])[0]).all()
+    with pytest.warns(sc.UndefinedMetricWarning, match="Only one class is present"):
+        assert np.isnan(sc.roc_auc_score([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4]))
+    with pytest.raises(DataError, match="at least 2 positive and 2 negative"):
+        sc.roc_auc_ci([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4])
 
 
 def test_metrics_with_extreme_scores_and_dtypes():
@@ -298,9 +307,9 @@ def test_metrics_with_extreme_scores_and_dtypes():
 def test_auc_of_bad_curves():
     with pytest.raises(NonFiniteError, match="x contains nan"):
         sc.auc([0.0, np.nan, 1.0], [0.0, 1.0, 1.0])
-    with pytest.raises(DataError, match="x must be monotonic"):
+    with pytest.raises(DataError, match="x is neither increasing nor decreasing"):
         sc.auc([0.0, 1.0, 0.5], [0.0, 1.0, 1.0])
-    with pytest.raises(DataError, match="at least 2 points"):
+    with pytest.raises(DataError, match="At least 2 points are needed"):
         sc.auc([0.0], [0.0])
 
 

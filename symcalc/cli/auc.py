@@ -1,29 +1,44 @@
-"""``symcalc auc``: ROC AUC of a score column against a label column of a CSV file."""
+"""``symcalc auc``: ROC AUC of score columns against a label column of a CSV file.
+
+One ``--score`` column: the binary AUC (``--ci`` for its interval, ``--compare COL`` for
+DeLong's test against a second model's scores). Several ``--score`` columns: a multiclass
+AUC, one probability column per class in sorted class order.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from ..errors import DataError
-from ..metrics import roc_auc_ci, roc_auc_score
+from ..metrics import MulticlassAUCInterval, roc_auc_ci, roc_auc_compare, roc_auc_score
 from ._common import read_csv_columns
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "auc",
-        help="ROC AUC (and its confidence interval) of scores in a CSV file",
-        description="Area under the ROC curve of SCORE against binary LABEL columns of a CSV "
-        "file with a header row. Labels may be numbers or strings; by default the larger label "
-        "is the positive class.",
+        help="ROC AUC (with its confidence interval, or compared with a second model) of "
+        "scores in a CSV file",
+        description="Area under the ROC curve of SCORE against the LABEL column of a CSV file "
+        "with a header row. Labels may be numbers or strings; by default the larger label is "
+        "the positive class. Several --score columns give a multiclass AUC: one probability "
+        "column per class, in sorted class order.",
     )
     p.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
-    p.add_argument("--label", required=True, metavar="COL", help="column of binary labels")
-    p.add_argument("--score", required=True, metavar="COL", help="column of numeric scores")
+    p.add_argument("--label", required=True, metavar="COL", help="column of class labels")
+    p.add_argument("--score", required=True, nargs="+", metavar="COL",
+                   help="column of numeric scores; several for multiclass probabilities")
+    p.add_argument("--compare", metavar="COL",
+                   help="a second model's scores: DeLong's test of the two AUCs")
     p.add_argument("--pos-label", metavar="V", help="the positive label (default: the larger)")
+    p.add_argument("--multi-class", choices=("ovr", "ovo"), default="ovr",
+                   help="multiclass: one-vs-rest (default) or one-vs-one (Hand & Till)")
+    p.add_argument("--average", choices=("macro", "weighted", "micro"), default="macro",
+                   help="multiclass average (default macro; micro needs ovr)")
     p.add_argument("--ci", action="store_true", help="also print a confidence interval")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument(
@@ -33,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _labels_and_positive(cells: np.ndarray, pos_label: str | None) -> tuple[np.ndarray, object]:
+def _labels_and_positive(cells: np.ndarray, pos_label: str | None) -> tuple[np.ndarray, Any]:
     """Numeric labels when every cell is a number (so 10 > 9), else the strings."""
     try:
         labels: np.ndarray = cells.astype(np.float64)
@@ -44,9 +59,7 @@ def _labels_and_positive(cells: np.ndarray, pos_label: str | None) -> tuple[np.n
     try:
         return labels, float(pos_label)
     except ValueError:
-        raise DataError(
-            f"--pos-label {pos_label!r} is not one of the labels {sorted(set(cells.tolist()))}"
-        ) from None
+        return labels, pos_label  # not a number: reported as not among the labels
 
 
 def _show(label: object) -> str:
@@ -55,37 +68,125 @@ def _show(label: object) -> str:
     return str(label)
 
 
-def run(args: argparse.Namespace) -> int:
-    cols = read_csv_columns(args.file, [args.label, args.score], numeric=[args.score])
-    labels, pos_label = _labels_and_positive(cols[args.label], args.pos_label)
-    scores = cols[args.score]
-    value = roc_auc_score(labels, scores, pos_label=pos_label)
-    positive = pos_label if pos_label is not None else np.unique(labels)[-1]
+def _shown(classes: np.ndarray) -> str:
+    return "[" + ", ".join(_show(c) for c in classes.tolist()) + "]"
+
+
+def _binary_classes(args: argparse.Namespace, labels: np.ndarray, pos_label: Any) -> Any:
+    """The positive label, after checking that the problem has two classes."""
+    classes = np.unique(labels)
+    if pos_label is not None and not (classes == pos_label).any():
+        raise DataError(f"--pos-label {args.pos_label!r} is not one of the labels in column "
+                        f"{args.label!r}: {_shown(classes)}")
+    if classes.size < 2:
+        raise DataError(f"column {args.label!r} holds only one class ({_show(classes[0])}); "
+                        "ROC AUC needs positive and negative samples")
+    if classes.size > 2 and pos_label is None:
+        raise DataError(
+            f"column {args.label!r} holds {classes.size} classes {_shown(classes)}: give one "
+            "--score column per class (multiclass), or --pos-label for one class against "
+            "the rest"
+        )
+    return classes[-1] if pos_label is None else pos_label
+
+
+def _print_header(args: argparse.Namespace, labels: np.ndarray, positive: Any, text: str) -> None:
     n_pos = int((labels == positive).sum())
-    print(
-        f"AUC = {value:.6f}  (n = {labels.size}: {n_pos} positive [{args.label} = "
-        f"{_show(positive)}], {labels.size - n_pos} negative)"
-    )
+    print(f"{text}  (n = {labels.size}: {n_pos} positive [{args.label} = {_show(positive)}], "
+          f"{labels.size - n_pos} negative)")
+
+
+def _run_binary(args: argparse.Namespace, labels: np.ndarray, scores: np.ndarray,
+                pos_label: Any, other: np.ndarray | None) -> Any:
+    """Print the binary AUC (and CI or comparison); returns the positive label."""
+    positive = _binary_classes(args, labels, pos_label)
+    value = roc_auc_score(labels, scores, pos_label=positive)
+    if other is None:
+        _print_header(args, labels, positive, f"AUC = {value:.6f}")
+    else:
+        test = roc_auc_compare(labels, scores, other, level=args.level, pos_label=positive)
+        _print_header(args, labels, positive, f"AUC({args.score[0]}) = {test.auc_a:.6f}, "
+                      f"AUC({args.compare}) = {test.auc_b:.6f}")
+        low, high = test.ci
+        print(f"difference = {test.difference:.6f}, {100 * test.level:g}% CI {low:.6f} to "
+              f"{high:.6f}  (DeLong, std error {test.std_error:.6f}, correlation "
+              f"{test.correlation:.3f})")
+        print(f"z = {test.z:.4f}, p = {test.p_value:.4g} (two-sided)")
     if args.ci:
-        rep = roc_auc_ci(labels, scores, args.level, method=args.method, pos_label=pos_label)
+        rep = roc_auc_ci(labels, scores, args.level, method=args.method, pos_label=positive)
         low, high = rep.ci
         print(
             f"{100 * rep.level:g}% CI ({rep.method}): {low:.6f} to {high:.6f}  "
             f"(std error {rep.std_error:.6f})"
         )
+    return positive
+
+
+def _run_multiclass(args: argparse.Namespace, labels: np.ndarray, scores: np.ndarray) -> None:
+    classes = np.unique(labels)
+    if classes.size == 2:
+        raise DataError(f"column {args.label!r} holds 2 classes {_shown(classes)}: give one "
+                        "--score column, the score of the positive (larger) class")
+    if classes.size != len(args.score):
+        raise DataError(
+            f"{len(args.score)} --score columns for {classes.size} classes {_shown(classes)} "
+            f"in column {args.label!r}: give one probability column per class, in sorted "
+            "class order"
+        )
+    value = roc_auc_score(labels, scores, multi_class=args.multi_class, average=args.average)
+    print(f"AUC ({args.multi_class}, {args.average}) = {value:.6f}  (n = {labels.size}, "
+          f"{classes.size} classes)")
+    if args.multi_class == "ovr":
+        per_class = roc_auc_score(labels, scores, multi_class="ovr", average=None)
+        for c, column, auc in zip(classes.tolist(), args.score, per_class):
+            n_c = int((labels == c).sum())
+            print(f"  class {_show(c)} [{column}]: AUC = {auc:.6f}  ({n_c} samples)")
+    if args.ci:
+        rep = cast(MulticlassAUCInterval,  # 2-D scores give the multiclass report
+                   roc_auc_ci(labels, scores, args.level, method=args.method))
+        low, high = rep.ci
+        print(f"{100 * rep.level:g}% CI of the macro average (bootstrap, "
+              f"{rep.n_bootstraps} resamples): {low:.6f} to {high:.6f}")
+        for c, (lo, hi) in zip(rep.classes, rep.class_ci):
+            print(f"  class {_show(c)}: {lo:.6f} to {hi:.6f} ({rep.class_method})")
+
+
+def _save_plot(args: argparse.Namespace, labels: np.ndarray, scores: np.ndarray,
+               pos_label: Any) -> None:
+    from matplotlib.figure import Figure
+
+    from ..plotting import plot_roc
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    name = args.score[0] if scores.ndim == 1 else None
+    plot_roc(labels, scores, ax=ax, label=name, ci=args.ci, level=args.level,
+             pos_label=pos_label if scores.ndim == 1 else None)
+    out = Path(args.plot)
+    if not out.suffix:  # matplotlib would add ".png": say so
+        out = out.with_name(out.name + ".png")
+    try:
+        fig.savefig(out, dpi=120, bbox_inches="tight")
+    except ValueError as exc:  # e.g. an unknown file extension
+        raise DataError(f"--plot {args.plot!r}: {exc}") from None
+    print(f"saved ROC plot to {out}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.compare and len(args.score) > 1:
+        raise DataError("--compare works with one --score column (binary labels)")
+    numeric = [*args.score, *([args.compare] if args.compare else [])]
+    cols = read_csv_columns(args.file, [args.label, *numeric], numeric=numeric)
+    labels, pos_label = _labels_and_positive(cols[args.label], args.pos_label)
+    if len(args.score) > 1:
+        if args.pos_label is not None:
+            raise DataError("--pos-label applies to one --score column (binary labels)")
+        scores = np.column_stack([cols[c] for c in args.score])
+        _run_multiclass(args, labels, scores)
+    else:
+        scores = cols[args.score[0]]
+        other = cols[args.compare] if args.compare else None
+        pos_label = _run_binary(args, labels, scores, pos_label, other)
     if args.plot:
-        from matplotlib.figure import Figure
-
-        from ..plotting import plot_roc
-
-        fig = Figure(figsize=(5, 5))
-        ax = fig.subplots()
-        plot_roc(labels, scores, ax=ax, label=args.score, ci=args.ci, level=args.level,
-                 pos_label=pos_label)
-        target = args.plot if Path(args.plot).suffix else f"{args.plot}.png"  # what savefig writes
-        try:
-            fig.savefig(target, dpi=120, bbox_inches="tight")
-        except ValueError as exc:  # e.g. an unknown file extension
-            raise DataError(f"--plot {args.plot!r}: {exc}") from None
-        print(f"saved ROC plot to {target}")
+        _save_plot(args, labels, scores, pos_label)
     return 0

@@ -1,15 +1,15 @@
-"""Confidence intervals for the ROC AUC: fast DeLong and a vectorized stratified bootstrap.
+"""Confidence intervals for the ROC AUC: DeLong's and a stratified bootstrap.
 
-DeLong's structural components (DeLong, DeLong & Clarke-Pearson 1988) need, for every
-positive, the fraction of negatives it outranks (ties count one half) and, for every negative,
-the fraction of positives that outrank it. Sorting each class once and locating the scores of
-one class in the other with ``searchsorted`` gives those midrank counts in O(n log n) (the idea
-of Sun & Xu 2014), instead of the O(m n) comparison matrix.
+Binary ``y_true``: DeLong's asymptotic variance (:mod:`._delong`) with a normal interval, or
+percentiles of stratified bootstrap resamples (:mod:`._bootstrap`). Multiclass ``y_true``
+(one-vs-rest): the interval of every class against the rest by the same methods, and the
+macro average (the mean of the per-class AUCs, as ``roc_auc_score(..., multi_class="ovr")``)
+by the bootstrap, which keeps the correlation between the classes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,16 +18,18 @@ from scipy.special import ndtri
 from .._validate import as_finite_float, as_rng, check_choice, check_int
 from ..errors import DataError, SymcalcError
 from ..results import Result
-from ._labels import binary_inputs
+from ._bootstrap import bootstrap_ovr_aucs, check_n_bootstraps
+from ._curve import binary_auc
+from ._delong import delong_covariance
+from ._labels import as_labels, as_scores, binary_problem, check_lengths, classes_of, target_kind
+from .multiclass import check_probabilities, class_columns
 
-__all__ = ["roc_auc_ci", "AUCInterval"]
-
-_MAX_BATCH_CELLS = 4_000_000  # bootstrap batch size bound (rows x groups), ~32 MB per array
+__all__ = ["roc_auc_ci", "AUCInterval", "MulticlassAUCInterval"]
 
 
 @dataclass(repr=False, eq=False)
-class AUCInterval(Result):
-    """The ROC AUC with its variance and a confidence interval (see :func:`roc_auc_ci`)."""
+class _Interval(Result):
+    """The fields every AUC interval has, first in its repr."""
 
     auc: float
     ci: tuple[float, float]
@@ -35,56 +37,68 @@ class AUCInterval(Result):
     method: str
     variance: float
     std_error: float
+
+
+@dataclass(repr=False, eq=False)
+class AUCInterval(_Interval):
+    """The ROC AUC with its variance and a confidence interval (see :func:`roc_auc_ci`)."""
+
     n_positive: int
     n_negative: int
     n_bootstraps: int | None = None
 
 
-def _outrank_fractions(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """DeLong's structural components V10 (per positive) and V01 (per negative).
+@dataclass(repr=False, eq=False)
+class MulticlassAUCInterval(_Interval):
+    """Macro-average one-vs-rest AUC with a bootstrap interval, and every class's interval.
 
-    ``V10[i] = (#neg < pos_i + #neg == pos_i / 2) / n_neg`` and
-    ``V01[j] = (#pos > neg_j + #pos == neg_j / 2) / n_pos``, for the sorted scores.
+    ``auc``/``ci``/``variance`` are those of the macro average; ``class_auc[k]``,
+    ``class_ci[k]`` (rows of ``(low, high)``) and ``per_class[label]`` (an
+    :class:`AUCInterval`) those of class ``classes[k]`` against the rest.
     """
-    sp, sn = np.sort(pos), np.sort(neg)
-    below = np.searchsorted(sn, sp, "left") + np.searchsorted(sn, sp, "right")
-    not_above = np.searchsorted(sp, sn, "left") + np.searchsorted(sp, sn, "right")
-    v10 = below / (2.0 * sn.size)
-    v01 = 1.0 - not_above / (2.0 * sp.size)
-    return v10, v01
+
+    classes: list[Any]
+    class_auc: np.ndarray
+    class_ci: np.ndarray
+    class_method: str
+    n_bootstraps: int
+    per_class: dict[Any, AUCInterval] = field(default_factory=dict, repr=False)
 
 
-def _delong(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
-    v10, v01 = _outrank_fractions(pos, neg)
-    auc = float(v10.mean())
-    variance = float(v10.var(ddof=1) / v10.size + v01.var(ddof=1) / v01.size)
-    return auc, variance
+def _normal_ci(auc: float, variance: float, level: float) -> tuple[float, float]:
+    half = float(ndtri(0.5 + level / 2.0)) * np.sqrt(variance)
+    return float(max(0.0, auc - half)), float(min(1.0, auc + half))
 
 
-def _bootstrap_aucs(
-    pos: np.ndarray, neg: np.ndarray, n_bootstraps: int, rng: np.random.Generator
-) -> np.ndarray:
-    """AUCs of stratified bootstrap resamples (class sizes kept), computed in batches.
+def _percentile_ci(values: np.ndarray, level: float) -> tuple[float, float]:
+    low, high = np.quantile(values, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(low), float(high)
 
-    Scores are replaced by their index among the distinct values, so a resample is summarized
-    by per-value counts of positives ``P`` and negatives ``N`` (one ``bincount`` per class and
-    batch); its AUC is ``sum_g P_g (N_<g + N_g / 2) / (m n)``.
-    """
-    values = np.unique(np.concatenate([pos, neg]))
-    gp, gn = np.searchsorted(values, pos), np.searchsorted(values, neg)
-    m, n, groups = pos.size, neg.size, values.size
-    batch = max(1, min(n_bootstraps, _MAX_BATCH_CELLS // max(groups, m, n)))
-    out = np.empty(n_bootstraps)
-    for start in range(0, n_bootstraps, batch):
-        rows = min(batch, n_bootstraps - start)
-        offset = (np.arange(rows) * groups)[:, None]
-        size = rows * groups
-        p = np.bincount((gp[rng.integers(0, m, (rows, m))] + offset).ravel(), minlength=size)
-        q = np.bincount((gn[rng.integers(0, n, (rows, n))] + offset).ravel(), minlength=size)
-        p, q = p.reshape(rows, groups), q.reshape(rows, groups)
-        below = np.cumsum(q, axis=1) - 0.5 * q  # negatives under each value, ties halved
-        out[start : start + rows] = (p * below).sum(axis=1) / (m * n)
-    return out
+
+def _check_sizes(n_pos: int, n_neg: int, what: str) -> None:
+    if min(n_pos, n_neg) < 2:
+        raise DataError(
+            f"roc_auc_ci needs at least 2 positive and 2 negative samples{what}; got {n_pos} "
+            f"positive and {n_neg} negative"
+        )
+
+
+def _interval(
+    is_pos: np.ndarray, score: np.ndarray, level: float, method: str,
+    boots: np.ndarray | None,
+) -> AUCInterval:
+    """One class against the rest; ``boots`` are its bootstrap AUCs for ``"bootstrap"``."""
+    pos, neg = score[is_pos], score[~is_pos]
+    auc = binary_auc(is_pos, score, None, None, n_classes=2)
+    _, cov = delong_covariance([pos], [neg])
+    variance, ci = float(cov[0, 0]), None
+    if method == "bootstrap" and boots is not None:
+        ci, variance = _percentile_ci(boots, level), float(boots.var(ddof=1))
+    return AUCInterval(
+        auc=auc, ci=ci or _normal_ci(auc, variance, level), level=level, method=method,
+        variance=variance, std_error=float(np.sqrt(variance)), n_positive=int(pos.size),
+        n_negative=int(neg.size), n_bootstraps=None if boots is None else boots.size,
+    )
 
 
 def roc_auc_ci(
@@ -96,39 +110,55 @@ def roc_auc_ci(
     n_bootstraps: int = 2000,
     seed: int | np.random.Generator | None = 0,
     pos_label: Any = None,
-) -> AUCInterval:
+    labels: Any = None,
+    multi_class: str = "ovr",
+) -> AUCInterval | MulticlassAUCInterval:
     """ROC AUC with its variance and a confidence interval (DeLong or bootstrap).
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        Binary labels; at least two samples of each class.
-    y_score : array-like of shape (n_samples,)
-        Finite scores, larger meaning "more likely positive".
+        Binary labels, at least two samples of each class; or multiclass labels with a 2-D
+        ``y_score`` (one-vs-rest).
+    y_score : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Finite scores, larger meaning "more likely positive"; multiclass: probabilities
+        summing to 1 per row, one column per class (sorted, or in the order of ``labels``).
     level : float, default 0.95
         Confidence level, in (0, 1).
     method : {"delong", "bootstrap"}
         ``"delong"``: DeLong's asymptotic variance (O(n log n)) and the normal interval
         ``auc +- z sd``, clipped to [0, 1]. ``"bootstrap"``: stratified resampling (the class
-        sizes are kept, as in pROC), percentile interval and the bootstrap variance.
+        sizes are kept, as in pROC), percentile interval and the bootstrap variance. For
+        multiclass input it sets the per-class intervals; the macro average always uses the
+        bootstrap.
     n_bootstraps : int, default 2000
-        Number of resamples for ``"bootstrap"``; cost O(n_bootstraps * n_samples).
+        Number of resamples (at most 1,000,000); cost O(n_bootstraps * n_samples).
     seed : int, numpy Generator or None, default 0
         Randomness of the bootstrap (reproducible by default).
     pos_label : optional
-        The positive label; by default the larger of the two labels (as ``roc_auc_score``).
+        Binary only: the positive label; by default the larger label (as ``roc_auc_score``).
+    labels : array-like, optional
+        Multiclass only: the sorted classes of the columns of ``y_score``.
+    multi_class : {"ovr"}
+        Multiclass intervals are one-vs-rest.
 
     Returns
     -------
     AUCInterval
-        ``auc`` (equals :func:`roc_auc_score`), ``ci=(low, high)``, ``level``, ``method``,
-        ``variance``, ``std_error``, ``n_positive``, ``n_negative``, ``n_bootstraps``.
+        Binary: ``auc`` (equals :func:`roc_auc_score`), ``ci=(low, high)``, ``level``,
+        ``method``, ``variance``, ``std_error``, ``n_positive``, ``n_negative``,
+        ``n_bootstraps``.
+    MulticlassAUCInterval
+        Multiclass: the macro average's ``auc`` (equals ``roc_auc_score(...,
+        multi_class="ovr")``), ``ci``, ``variance``, ``std_error`` by bootstrap, and per class
+        ``classes``, ``class_auc``, ``class_ci``, ``per_class``.
 
     Raises
     ------
     DataError
-        Fewer than two samples in a class, plus every input error of :func:`roc_auc_score`;
-        ``SymcalcError`` for a bad ``level``, ``method``, ``n_bootstraps`` or ``seed``.
+        Fewer than two samples in a class (multiclass: a class or its rest), plus every input
+        error of :func:`roc_auc_score`; ``SymcalcError`` for a bad ``level``, ``method``,
+        ``n_bootstraps`` (above 1,000,000 included) or ``seed``.
 
     Examples
     --------
@@ -141,32 +171,56 @@ def roc_auc_ci(
     if not 0.0 < level < 1.0:
         raise SymcalcError(f"level must be in (0, 1), e.g. 0.95; got {level:g}")
     check_choice(method, ("delong", "bootstrap"), "method")
-    is_pos, score, _ = binary_inputs(y_true, y_score, None, pos_label, default="larger")
-    pos, neg = score[is_pos], score[~is_pos]
-    if min(pos.size, neg.size) < 2:
-        raise DataError(
-            f"roc_auc_ci needs at least 2 positive and 2 negative samples; got {pos.size} "
-            f"positive and {neg.size} negative"
-        )
-    auc, variance = _delong(pos, neg)
-    if method == "delong":
-        z = float(ndtri(0.5 + level / 2.0))
-        half = z * np.sqrt(variance)
-        ci = (float(max(0.0, auc - half)), float(min(1.0, auc + half)))
-        boots = None
-    else:
-        boots = check_int(n_bootstraps, "n_bootstraps", minimum=2)
-        aucs = _bootstrap_aucs(pos, neg, boots, as_rng(seed))
-        low, high = np.quantile(aucs, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-        ci, variance = (float(low), float(high)), float(aucs.var(ddof=1))
-    return AUCInterval(
-        auc=auc,
-        ci=ci,
-        level=level,
-        method=method,
-        variance=variance,
-        std_error=float(np.sqrt(variance)),
-        n_positive=int(pos.size),
-        n_negative=int(neg.size),
-        n_bootstraps=boots,
+    boots = check_n_bootstraps(check_int(n_bootstraps, "n_bootstraps", minimum=2))
+    y = as_labels(y_true)
+    score = as_scores(y_score, ndim=(1, 2))
+    check_lengths(y_true=y, y_score=score)
+    classes = classes_of(y)
+    if score.ndim == 2 and score.shape[1] == 1:
+        score = score[:, 0]
+    if score.ndim == 2 and (score.shape[1] > 2 or target_kind(y, classes) == "multiclass"):
+        check_choice(multi_class, ("ovr",), "multi_class")
+        if pos_label is not None:
+            raise SymcalcError("pos_label applies to binary y_true only")
+        return _multiclass_ci(y, classes, score, labels, level, method, boots, as_rng(seed))
+    if score.ndim == 2:
+        raise SymcalcError(f"y_score must be 1-D for binary y_true; got shape {score.shape}")
+    problem = binary_problem(y, classes, score, None, pos_label, default="larger")
+    is_pos = problem.is_pos
+    n_pos = int(np.count_nonzero(is_pos))
+    _check_sizes(n_pos, is_pos.size - n_pos, "")
+    aucs = None
+    if method == "bootstrap":
+        strata = [np.flatnonzero(~is_pos), np.flatnonzero(is_pos)]
+        aucs = bootstrap_ovr_aucs([problem.score], strata, boots, as_rng(seed))[:, 0]
+    return _interval(is_pos, problem.score, level, method, aucs)
+
+
+def _multiclass_ci(
+    y: np.ndarray, classes: np.ndarray, score: np.ndarray, labels: Any, level: float,
+    method: str, n_bootstraps: int, rng: np.random.Generator,
+) -> MulticlassAUCInterval:
+    check_probabilities(score)
+    columns = class_columns(y, classes, labels, score.shape[1])
+    encoded = np.searchsorted(columns, y)
+    strata = [np.flatnonzero(encoded == c) for c in range(columns.size)]
+    for label, rows in zip(columns.tolist(), strata):
+        _check_sizes(rows.size, y.size - rows.size, f" of every class (class {label!r})")
+    cols = [np.ascontiguousarray(score[:, c]) for c in range(columns.size)]
+    boots = bootstrap_ovr_aucs(cols, strata, n_bootstraps, rng)
+    per_class = {
+        label: _interval(encoded == c, cols[c], level, method,
+                         boots[:, c] if method == "bootstrap" else None)
+        for c, label in enumerate(columns.tolist())
+    }
+    results = list(per_class.values())
+    class_auc = np.array([r.auc for r in results])
+    macro = boots.mean(axis=1)
+    return MulticlassAUCInterval(
+        auc=float(np.average(class_auc)), ci=_percentile_ci(macro, level), level=level,
+        method="bootstrap", variance=float(macro.var(ddof=1)),
+        std_error=float(macro.std(ddof=1)), classes=columns.tolist(), class_auc=class_auc,
+        class_ci=np.array([r.ci for r in results]), class_method=method,
+        n_bootstraps=n_bootstraps, per_class=per_class,
     )
+

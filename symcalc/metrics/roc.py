@@ -1,9 +1,9 @@
-"""ROC curve and area under it, identical to scikit-learn's, built on one sorted core.
+"""ROC curve and the area under it, identical to scikit-learn's to the last bit.
 
-:func:`_sorted_thresholds` sorts the scores once and returns the cumulative false and true
-positive counts at every distinct score (the candidate thresholds, in decreasing order).
-:func:`roc_curve` and :func:`roc_auc_score` are thin layers over it; :func:`auc` integrates any
-monotonic curve with :func:`scipy.integrate.trapezoid`.
+:func:`roc_curve` and :func:`roc_auc_score` validate their input (:mod:`._labels`) and feed
+one sorted core (:mod:`._curve`); multiclass and multilabel problems are averaged in
+:mod:`.multiclass`; :func:`auc` integrates any monotonic curve with
+:func:`scipy.integrate.trapezoid`.
 """
 
 from __future__ import annotations
@@ -13,58 +13,31 @@ from typing import Any
 import numpy as np
 from scipy.integrate import trapezoid
 
-from .._validate import as_finite_float, as_float_array, check_equal_lengths
-from ..errors import DataError, SymcalcError
-from ._labels import binary_inputs
+from .._validate import as_finite_float, as_float_array, check_choice, describe
+from ..errors import DataError, ShapeError, SymcalcError
+from ._curve import binary_auc, drop_collinear, rates, sorted_counts
+from ._labels import (
+    as_labels,
+    as_scores,
+    as_weights,
+    binary_inputs,
+    binary_problem,
+    check_lengths,
+    classes_of,
+    target_kind,
+)
+from .multiclass import multiclass_auc, multilabel_auc
 
 __all__ = ["roc_curve", "auc", "roc_auc_score"]
 
+_AVERAGES = ("macro", "weighted", "micro", "samples")
 
-def _sorted_thresholds(
-    is_pos: np.ndarray, score: np.ndarray, weight: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cumulative (weighted) false/true positive counts at each distinct score.
 
-    Returns ``fps, tps, thresholds``: ``thresholds`` are the distinct scores in decreasing
-    order and ``fps[k]``/``tps[k]`` count the negatives/positives scoring ``>= thresholds[k]``.
-
-    Without weights the two classes are sorted separately in place (a value sort, much faster
-    than an argsort) and merged by a stable argsort, which is one linear merge of two sorted
-    runs; with weights one argsort carries the weights along. The order inside a group of tied
-    scores is irrelevant: a group contributes one threshold. Large temporaries are kept few,
-    since at 10^7 samples allocating memory costs as much as the arithmetic.
-    """
-    n = score.size
-    if weight is None:
-        n_neg = n - int(np.count_nonzero(is_pos))
-        merged = np.empty(n)
-        for part, mask in ((merged[:n_neg], ~is_pos), (merged[n_neg:], is_pos)):
-            np.compress(mask, score, out=part)
-            part.sort()
-        order = np.argsort(merged, kind="stable")  # timsort: one merge of two runs
-        s_desc = merged[order][::-1]
-        pos_desc = (order >= n_neg)[::-1]
-        del order, merged
-    else:
-        order = np.argsort(score)
-        s_desc = score[order][::-1]
-        pos_desc = is_pos[order][::-1]
-        w_desc = weight[order][::-1]
-    last = np.empty(n, dtype=bool)  # last sample of its group of tied scores
-    np.not_equal(s_desc[1:], s_desc[:-1], out=last[:-1])
-    last[-1] = True
-    ends = None if last.all() else np.flatnonzero(last)
-    if weight is None:
-        tps = np.cumsum(pos_desc, dtype=np.float64)
-        fps = np.arange(1.0, n + 1.0)
-    else:
-        tps = np.cumsum(np.where(pos_desc, w_desc, 0.0))
-        fps = np.cumsum(np.where(pos_desc, 0.0, w_desc))
-    if ends is not None:
-        tps, fps, s_desc = tps[ends], fps[ends], s_desc[ends]
-    if weight is None:
-        fps -= tps  # samples at or above the threshold minus the positives among them
-    return fps, tps, s_desc
+def _absent_note(pos_label: Any, classes: np.ndarray) -> str:
+    """Why a class has no samples, when it is because the given pos_label never occurs."""
+    if pos_label is None or (classes == pos_label).any():
+        return ""
+    return f"; pos_label={pos_label!r} is not among the labels {describe(classes.tolist())}"
 
 
 def roc_curve(
@@ -80,11 +53,13 @@ def roc_curve(
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        Binary labels (numbers, booleans or strings).
+        Binary labels (numbers, booleans or strings); with ``pos_label`` also multiclass
+        labels (that class against the rest).
     y_score : array-like of shape (n_samples,)
-        Scores, larger meaning "more likely positive"; must be finite.
+        Scores, larger meaning "more likely positive"; must be finite. Integer scores are
+        ranked exactly (int64 above 2**53 included).
     pos_label : int, float, bool or str, optional
-        The positive label. Required unless the labels are {0, 1} or {-1, 1} (then 1).
+        The positive label. Required unless the labels are within {0, 1} or {-1, 1} (then 1).
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weights; zero-weight samples are ignored.
     drop_intermediate : bool, default True
@@ -94,7 +69,9 @@ def roc_curve(
     Returns
     -------
     fpr, tpr : ndarray of shape (n_thresholds + 1,)
-        False and true positive rates, increasing, starting at (0, 0).
+        False and true positive rates, increasing, starting at (0, 0). A rate whose class
+        has no samples (or zero total weight) is all ``nan``, with an
+        :class:`~symcalc.UndefinedMetricWarning`, as in scikit-learn.
     thresholds : ndarray of shape (n_thresholds + 1,)
         Decreasing; ``thresholds[0]`` is ``inf`` (no sample predicted positive), as in
         scikit-learn >= 1.3. Point ``k`` predicts positive when ``score >= thresholds[k]``.
@@ -102,9 +79,10 @@ def roc_curve(
     Raises
     ------
     DataError
-        One class only, more than two classes, an unknown or missing ``pos_label``,
-        negative weights; ``NonFiniteError``/``ShapeError`` for NaN/inf scores or unequal
-        lengths.
+        More than two classes without ``pos_label``, labels other than {0, 1}/{-1, 1}
+        without ``pos_label``, non-integer float labels, negative weights;
+        :class:`~symcalc.LabelTypeError` (also a ``TypeError``) for bytes or mixed labels;
+        ``NonFiniteError``/``ShapeError`` for NaN/inf scores or unequal lengths.
 
     See Also
     --------
@@ -119,14 +97,11 @@ def roc_curve(
     >>> thr.tolist()
     [inf, 0.8, 0.4, 0.35, 0.1]
     """
-    is_pos, score, weight = binary_inputs(y_true, y_score, sample_weight, pos_label)
-    fps, tps, thresholds = _sorted_thresholds(is_pos, score, weight)
-    if drop_intermediate and fps.size > 2:
-        corner = np.logical_or(np.diff(fps, 2), np.diff(tps, 2))
-        keep = np.flatnonzero(np.concatenate([[True], corner, [True]]))
-        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
-    fpr = np.concatenate([[0.0], fps / fps[-1]])
-    tpr = np.concatenate([[0.0], tps / tps[-1]])
+    problem = binary_inputs(y_true, y_score, sample_weight, pos_label)
+    fps, tps, thresholds = sorted_counts(problem.is_pos, problem.score, problem.weight)
+    if drop_intermediate:
+        fps, tps, thresholds = drop_collinear(fps, tps, thresholds)
+    fpr, tpr = rates(fps, tps, _absent_note(pos_label, problem.classes))
     return fpr, tpr, np.concatenate([[np.inf], thresholds])
 
 
@@ -149,7 +124,7 @@ def auc(x: Any, y: Any) -> float:
     ------
     DataError
         Fewer than two points or a non-monotonic ``x``; ``ShapeError``/``NonFiniteError``
-        for unequal lengths or NaN/inf.
+        for unequal lengths or NaN/inf (where scikit-learn would return ``nan``).
 
     Examples
     --------
@@ -159,9 +134,12 @@ def auc(x: Any, y: Any) -> float:
     """
     xs = as_float_array(x, "x")
     ys = as_float_array(y, "y")
-    check_equal_lengths({"x": xs, "y": ys}, what="x and y")
+    check_lengths(x=xs, y=ys)
     if xs.size < 2:
-        raise DataError(f"auc needs at least 2 points; got {xs.size}")
+        raise DataError(
+            "At least 2 points are needed to compute area under curve, but x.shape = "
+            f"{xs.shape}"
+        )
     dx = np.diff(xs)
     direction = 1.0
     if (dx < 0).any():
@@ -171,20 +149,11 @@ def auc(x: Any, y: Any) -> float:
             up = int(np.flatnonzero(dx > 0)[0])
             down = int(np.flatnonzero(dx < 0)[0])
             raise DataError(
-                "x must be monotonic (increasing or decreasing); it rises at index "
-                f"{up} ({xs[up]:g} -> {xs[up + 1]:g}) and falls at index {down} "
+                f"x is neither increasing nor decreasing : {np.asarray(x)}. It rises at "
+                f"index {up} ({xs[up]:g} -> {xs[up + 1]:g}) and falls at index {down} "
                 f"({xs[down]:g} -> {xs[down + 1]:g})"
             )
     return float(direction * trapezoid(ys, xs))
-
-
-def _partial_area(fpr: np.ndarray, tpr: np.ndarray, max_fpr: float) -> float:
-    """McClish-standardized area of the ROC curve over ``0 <= fpr <= max_fpr``."""
-    stop = int(np.searchsorted(fpr, max_fpr, "right"))
-    end = np.interp(max_fpr, fpr[stop - 1 : stop + 1], tpr[stop - 1 : stop + 1])
-    area = float(trapezoid(np.append(tpr[:stop], end), np.append(fpr[:stop], max_fpr)))
-    min_area = 0.5 * max_fpr**2  # the chance diagonal
-    return 0.5 * (1.0 + (area - min_area) / (max_fpr - min_area))
 
 
 def _check_max_fpr(max_fpr: Any) -> float | None:
@@ -196,38 +165,79 @@ def _check_max_fpr(max_fpr: Any) -> float | None:
     return None if value == 1.0 else value
 
 
+def _binary_score(
+    y: np.ndarray,
+    classes: np.ndarray,
+    score: np.ndarray,
+    sample_weight: Any,
+    max_fpr: float | None,
+    pos_label: Any,
+) -> float:
+    weight = as_weights(sample_weight)
+    check_lengths(y_true=y, y_score=score, sample_weight=weight)
+    problem = binary_problem(y, classes, score, weight, pos_label, default="larger")
+    note = _absent_note(pos_label, problem.classes)
+    return binary_auc(problem.is_pos, problem.score, problem.weight, max_fpr,
+                      n_classes=min(problem.classes.size, 2), note=note)
+
+
 def roc_auc_score(
     y_true: Any,
     y_score: Any,
     *,
+    average: str | None = "macro",
     sample_weight: Any = None,
     max_fpr: float | None = None,
+    multi_class: str = "raise",
+    labels: Any = None,
     pos_label: Any = None,
-) -> float:
-    """Area under the ROC curve, equal to ``sklearn.metrics.roc_auc_score`` (binary case).
+) -> Any:
+    """Area under the ROC curve, equal to ``sklearn.metrics.roc_auc_score`` to the last bit.
+
+    Binary, multiclass (one-vs-rest or one-vs-one) and multilabel problems, with
+    scikit-learn's options, checks and results.
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        Binary labels (numbers, booleans or strings).
-    y_score : array-like of shape (n_samples,)
-        Finite scores, larger meaning "more likely positive".
+    y_true : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary or multiclass labels, or a 0/1 label indicator matrix (multilabel).
+    y_score : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Binary: scores of the positive class (the larger label unless ``pos_label`` says
+        otherwise). Multiclass: probabilities summing to 1 per row, one column per class in
+        sorted order (or the order of ``labels``). Multilabel: one score column per label.
+    average : {"macro", "weighted", "micro", "samples"} or None, default "macro"
+        How per-class AUCs are combined (ignored for binary ``y_true``): the plain mean, the
+        mean weighted by class support, one AUC over all (sample, class) cells, the mean
+        over samples (multilabel only); None returns the per-class scores (not with "ovo").
     sample_weight : array-like of shape (n_samples,), optional
-        Non-negative weights.
+        Non-negative weights (not with ``multi_class="ovo"``).
     max_fpr : float in (0, 1], optional
-        Return the McClish-standardized partial AUC over ``fpr <= max_fpr``: 0.5 for a
-        chance-level classifier, 1 for a perfect one.
+        Return the McClish-standardized partial AUC over ``fpr <= max_fpr`` (binary and
+        multilabel only): 0.5 for a chance-level classifier, 1 for a perfect one.
+    multi_class : {"raise", "ovr", "ovo"}, default "raise"
+        For multiclass ``y_true``: one-vs-rest, or Hand & Till's one-vs-one M measure.
+        ``"raise"`` refuses a multiclass problem, so the choice is explicit.
+    labels : array-like of shape (n_classes,), optional
+        Multiclass only: the sorted classes that the columns of ``y_score`` stand for
+        (needed when ``y_true`` lacks some class).
     pos_label : optional
-        The positive label; by default the larger of the two labels (scikit-learn's rule).
+        Binary only (a symcalc extension): the positive label, by default the larger one.
 
     Returns
     -------
-    float
+    float, or ndarray of shape (n_classes,) when ``average`` is None
+        ``nan`` with an :class:`~symcalc.UndefinedMetricWarning` when ``y_true`` holds one
+        class only (or a class has zero total weight), as in scikit-learn.
 
     Raises
     ------
-    DataError, NonFiniteError, ShapeError, SymcalcError
-        As for :func:`roc_curve`; ``max_fpr`` outside (0, 1].
+    DataError, ShapeError, NonFiniteError
+        As for :func:`roc_curve`; probabilities that do not sum to 1, ``labels`` that are
+        not unique, not sorted or not matching the columns.
+    SymcalcError
+        An unknown ``average``/``multi_class``, ``max_fpr`` outside (0, 1] or with a
+        multiclass ``y_true``; :class:`~symcalc.UnsupportedOptionError` (also a
+        ``NotImplementedError``) for ``average=None`` with ``multi_class="ovo"``.
 
     Notes
     -----
@@ -239,16 +249,39 @@ def roc_auc_score(
     >>> import symcalc as sc
     >>> sc.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
+    >>> y = [0, 1, 2, 2]
+    >>> p = [[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]
+    >>> sc.roc_auc_score(y, p, multi_class="ovr")
+    1.0
     """
+    if average is not None:
+        check_choice(average, _AVERAGES, "average")
+    check_choice(multi_class, ("raise", "ovr", "ovo"), "multi_class")
     max_fpr = _check_max_fpr(max_fpr)
-    is_pos, score, weight = binary_inputs(
-        y_true, y_score, sample_weight, pos_label, default="larger"
-    )
-    fps, tps, _ = _sorted_thresholds(is_pos, score, weight)
-    fpr, tpr = np.zeros(fps.size + 1), np.zeros(tps.size + 1)
-    np.divide(fps, fps[-1], out=fpr[1:])
-    np.divide(tps, tps[-1], out=tpr[1:])
-    del fps, tps
-    if max_fpr is None:
-        return float(trapezoid(tpr, fpr))
-    return _partial_area(fpr, tpr, max_fpr)
+    y = as_labels(y_true, allow_2d=True)
+    score = as_scores(y_score, ndim=(1, 2))
+    classes = classes_of(y)
+    kind = target_kind(y, classes)
+    if kind == "multilabel-indicator":
+        if pos_label is not None:
+            raise SymcalcError("pos_label applies to binary problems only; a label indicator "
+                               "matrix marks positives with 1")
+        return multilabel_auc(y, score, average=average, weight=as_weights(sample_weight),
+                              max_fpr=max_fpr)
+    if score.ndim == 2 and score.shape[1] == 1:
+        score = score[:, 0]
+    if kind == "multiclass" and pos_label is not None and score.ndim == 1:
+        return _binary_score(y, classes, score, sample_weight, max_fpr, pos_label)
+    if kind == "multiclass" or (score.ndim == 2 and score.shape[1] > 2):
+        if pos_label is not None:
+            raise SymcalcError("pos_label applies to binary problems only; for multiclass "
+                               "y_score the columns follow labels= (or the sorted classes)")
+        return multiclass_auc(y, classes, score, labels=labels, multi_class=multi_class,
+                              average=average, weight=as_weights(sample_weight),
+                              max_fpr=max_fpr)
+    if score.ndim == 2:
+        raise ShapeError(
+            f"y_score must be 1-D for binary y_true (the positive class's score); got shape "
+            f"{score.shape}, e.g. pass y_score[:, 1] of predict_proba"
+        )
+    return _binary_score(y, classes, score, sample_weight, max_fpr, pos_label)
