@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import scipy.special
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import SciPyPrinter
@@ -265,6 +264,8 @@ def _full(n: Any, v: float) -> np.ndarray:
 
 
 def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    import scipy  # its submodules (scipy.special) load when the generated code first uses them
+
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {

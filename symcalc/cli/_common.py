@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["read_csv_columns"]
 
@@ -34,6 +36,8 @@ def read_csv_columns(
         Missing or unreadable file, no header, missing column, ragged rows or non-numeric cells
         (the message names the row and column).
     """
+    import numpy as np
+
     path = Path(path)
     try:
         exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()

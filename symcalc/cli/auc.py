@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
-from ..metrics import roc_auc_ci, roc_auc_score
 from ._common import read_csv_columns
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _labels_and_positive(cells: np.ndarray, pos_label: str | None) -> tuple[np.ndarray, object]:
     """Numeric labels when every cell is a number (so 10 > 9), else the strings."""
+    import numpy as np
+
     try:
         labels: np.ndarray = cells.astype(np.float64)
     except ValueError:
@@ -55,6 +58,10 @@ def _show(label: object) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..metrics import roc_auc_ci, roc_auc_score
+
     cols = read_csv_columns(args.file, [args.label, args.score], numeric=[args.score])
     labels, pos_label = _labels_and_positive(cols[args.label], args.pos_label)
     scores = cols[args.score]

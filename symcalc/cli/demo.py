@@ -12,9 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-import sympy as sp
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -41,6 +38,8 @@ def _save(fig, out: Path, name: str, written: list[Path]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import matplotlib
+    import numpy as np
+    import sympy as sp
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

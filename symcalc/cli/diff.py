@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import sympy as sp
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sympy as sp
+
     from ..parsing import parse
     from .._validate import as_symbol
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from .._validate import as_finite_float, as_rng, check_choice, check_int
 from ..errors import DataError, SymcalcError
@@ -150,6 +149,8 @@ def roc_auc_ci(
         )
     auc, variance = _delong(pos, neg)
     if method == "delong":
+        from scipy.special import ndtri  # lazy: keeps `import symcalc` light
+
         z = float(ndtri(0.5 + level / 2.0))
         half = z * np.sqrt(variance)
         ci = (float(max(0.0, auc - half)), float(min(1.0, auc + half)))

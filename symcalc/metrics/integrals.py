@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import IntegrationWarning, quad
 
 from .._timeout import call_with_timeout
 from .._validate import as_expr, check_positive, describe, resolve_symbol
@@ -85,6 +84,8 @@ def _numeric(
     expr: sp.Basic, var: sp.Symbol, a: sp.Basic, b: sp.Basic
 ) -> tuple[float, float, str | None]:
     """quad's value and error estimate, and a note when quad warned or failed."""
+    from scipy.integrate import IntegrationWarning, quad  # lazy: keeps `import symcalc` light
+
     try:
         fn = sp.lambdify([var], expr, modules=["scipy", "numpy"])
     except Exception as exc:  # noqa: BLE001 - a function NumPy/SciPy cannot evaluate

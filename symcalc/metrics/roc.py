@@ -3,7 +3,8 @@
 :func:`_sorted_thresholds` sorts the scores once and returns the cumulative false and true
 positive counts at every distinct score (the candidate thresholds, in decreasing order).
 :func:`roc_curve` and :func:`roc_auc_score` are thin layers over it; :func:`auc` integrates any
-monotonic curve with :func:`scipy.integrate.trapezoid`.
+monotonic curve with the trapezoidal rule (NumPy's, the formula of
+:func:`scipy.integrate.trapezoid`, so importing this module does not import SciPy).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.integrate import trapezoid
 
 from .._validate import as_finite_float, as_float_array, check_equal_lengths
 from ..errors import DataError, SymcalcError
 from ._labels import binary_inputs
 
 __all__ = ["roc_curve", "auc", "roc_auc_score"]
+
+#: The trapezoidal rule (``numpy.trapz`` before NumPy 2.0).
+trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 
 def _sorted_thresholds(
@@ -131,7 +134,7 @@ def roc_curve(
 
 
 def auc(x: Any, y: Any) -> float:
-    """Area under a curve by the trapezoidal rule (:func:`scipy.integrate.trapezoid`).
+    """Area under a curve by the trapezoidal rule (as :func:`scipy.integrate.trapezoid`).
 
     Parameters
     ----------

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 
 from ..compile import CompiledLoss, PreparedData
 from ._common import Counter
@@ -102,6 +101,8 @@ def scipy_loop(
         fun = obj.value
     if uses_hess:
         kwargs["hess"] = obj.hessian
+    import scipy.optimize  # lazy: keeps `import symcalc` light
+
     try:
         res = scipy.optimize.minimize(
             fun, x, method=method, tol=tol, callback=record, options=options, **kwargs
