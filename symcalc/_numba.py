@@ -1,23 +1,28 @@
-"""The fused backend: one parallel numba loop over the rows per kernel (extra ``symcalc[fast]``).
+"""The fused backend: one numba loop over the rows per kernel (extra ``symcalc[fast]``).
 
 The kernels are generated from the SAME stable rewrites and the SAME CSE pass as the NumPy
 backend (:func:`symcalc.compile._run_cse`); only the emitter differs. Where the NumPy code
 materializes one temporary array per subexpression, the fused kernel computes every
 subexpression of one row in registers and adds the row's value, gradient (and Hessian upper
-triangle) into per-block scalar accumulators: one pass over the data, no temporaries, both
-cores busy. Blocks of ``block_rows`` rows are spread over the threads with ``numba.prange``;
-each block writes its partial sums into its own row of a ``(blocks, outputs)`` array, so there
-are no races, and the blocks' sums are added at the end.
+triangle) into per-block scalar accumulators: one pass over the data, no temporaries.
+
+Each kernel sums blocks ``b0 .. b1-1`` of ``block_rows`` rows into its own rows of a
+``(blocks, outputs)`` array and returns the terms that do not depend on the rows; it is
+compiled serial (``nogil=True``: a quarter of the compile time of a ``parallel=True`` loop)
+and :class:`symcalc._threads.BlockRunner` spreads the blocks over threads when a call is big
+enough to gain from it. Blocks and their order are fixed, so results do not depend on the
+thread count. The generated module is cached on disk (:mod:`symcalc._kernel_cache`): a second
+process loads the machine code instead of compiling it.
 
 Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient::
 
-    @numba.njit(parallel=True, fastmath=False, cache=False, error_model="numpy")
-    def _value_and_grad(_theta, _cols, _n):
+    @numba.njit(nogil=True, fastmath=False, cache=_CACHE, error_model="numpy")
+    def _value_and_grad(_theta, _cols, _n, _b0, _b1, _parts):
         w = _theta[0]
         b = _theta[1]
         _col0 = _cols[0]
         ...
-        for _k in numba.prange(_nb):
+        for _k in range(_b0, _b1):
             ...
             for _i in range(_lo, _hi):
                 x = _col0[_i]
@@ -25,11 +30,17 @@ Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient
                 _t0 = -y*(b + w*x)
                 _s0 += _softplus(_t0)
                 ...
+            _parts[_k, 0] = _s0
+            ...
+        _c = numpy.zeros(3)
+        return _c
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +48,9 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from ._stable import Expit, LogAddExp0
-from .compile import _CSE, CompiledLoss, _exec_source, _needed, _Shallow
+from . import _kernel_cache
+from ._threads import BlockRunner
+from .compile import _CSE, CompiledLoss, _Kernel, _needed, _Shallow
 from .errors import MissingDependencyError
 from ._validate import check_int
 
@@ -48,15 +61,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
     ) from None
 
-__all__ = ["NumbaCompiledLoss", "DEFAULT_BLOCK_ROWS", "exec_numba_source"]
+__all__ = ["NumbaCompiledLoss", "DEFAULT_BLOCK_ROWS", "exec_numba_source", "run_kernel"]
 
-#: Rows per parallel block: big enough to amortize the loop set-up, small enough to balance.
+#: Rows per block: big enough to amortize the loop set-up, small enough to balance threads.
 DEFAULT_BLOCK_ROWS = 4096
-_JIT = '@numba.njit(parallel={parallel}, fastmath=False, cache=False, error_model="numpy")'
+#: ``_CACHE`` is set by :func:`symcalc._kernel_cache.load`: True when the module is a file.
+_JIT = '@numba.njit(nogil=True, fastmath=False, cache=_CACHE, error_model="numpy")'
 
 
 # ------------------------------------------------------------------------------- scalar helpers
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _expit(u: float) -> float:
     if u >= 0.0:
         return 1.0 / (1.0 + math.exp(-u))
@@ -64,24 +78,24 @@ def _expit(u: float) -> float:
     return e / (1.0 + e)
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _softplus(u: float) -> float:  # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))
     if u != u:
         return u
     return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _maximum(a: float, b: float) -> float:  # NaN-propagating, like numpy.maximum
     return a if (a >= b or a != a) else b
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _minimum(a: float, b: float) -> float:
     return a if (a <= b or a != a) else b
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _sign(u: float) -> float:
     if u > 0.0:
         return 1.0
@@ -90,7 +104,7 @@ def _sign(u: float) -> float:
     return u  # 0.0 or NaN
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _heaviside(u: float, at_zero: float) -> float:
     if u > 0.0:
         return 1.0
@@ -99,13 +113,13 @@ def _heaviside(u: float, at_zero: float) -> float:
     return at_zero if u == 0.0 else u
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _expit_e(u: float, e: float, r: float) -> float:
     """expit(u) given e = exp(-|u|) and r = 1/(1 + e) (branch-free select)."""
     return (1.0 if u >= 0.0 else e) * r
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _softplus_e(u: float, e: float, w: float, r: float) -> float:
     """log(1 + exp(u)) = max(u, 0) + log1p(e), given e = exp(-|u|), w = 1 + e, r = 1/w.
 
@@ -222,19 +236,15 @@ def _emit_kernel(
 ) -> str:
     pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
     needed, outputs, dep = _share_exp(_needed(cse, outputs), outputs, cse.data_dependent)
-    lines = [_JIT.format(parallel=bool(data)), f"def {name}(_theta, _cols, _n):"]
+    lines = [_JIT, f"def {name}(_theta, _cols, _n, _b0, _b1, _parts):"]
     lines += [f"    {p.name} = _theta[{i}]" for i, p in enumerate(params)]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(data))]
     lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
     parts = [_split(o, dep) for o in outputs]
     rowwise = [(j, d) for j, (d, _) in enumerate(parts) if d != 0]
-    lines.append(f"    _out = numpy.zeros({len(outputs)})")
-    if rowwise:
+    if rowwise:  # blocks b0..b1-1: one row of _parts each (no races between threads)
         lines += [
-            f"    _nb = (_n + {block_rows - 1}) // {block_rows}",
-            f"    _parts = numpy.zeros((_nb, {len(rowwise)}))",
-            "    _chunk = numba.set_parallel_chunksize(1)  # one block at a time: balances load",
-            "    for _k in numba.prange(_nb):",
+            "    for _k in range(_b0, _b1):",
             f"        _lo = _k * {block_rows}",
             f"        _hi = min(_lo + {block_rows}, _n)",
         ]
@@ -243,37 +253,72 @@ def _emit_kernel(
         lines += [f"            {d.name} = _col{i}[_i]" for i, d in enumerate(data)]
         lines += [f"            {s.name} = {pr.doprint(r)}" for s, r in needed if s in dep]
         lines += [f"            _s{k} += {pr.doprint(d)}" for k, (_, d) in enumerate(rowwise)]
-        lines += [f"        _parts[_k, {k}] = _s{k}" for k in range(len(rowwise))]
-        lines.append("    numba.set_parallel_chunksize(_chunk)")
-        lines += [f"    _out[{j}] = _parts[:, {k}].sum()" for k, (j, _) in enumerate(rowwise)]
-    lines += [f"    _out[{j}] += _n * ({pr.doprint(c)})" for j, (_, c) in enumerate(parts) if c != 0]
-    lines.append("    return _out")
+        lines += [f"        _parts[_k, {j}] = _s{k}" for k, (j, _) in enumerate(rowwise)]
+    lines.append(f"    _c = numpy.zeros({len(outputs)})")  # the terms without rows
+    lines += [f"    _c[{j}] = _n * ({pr.doprint(c)})" for j, (_, c) in enumerate(parts) if c != 0]
+    lines.append("    return _c")
     return "\n".join(lines)
 
 
+_SALT: list[str] = []
+
+
 def exec_numba_source(source: str) -> dict[str, Any]:
-    """Execute generated kernel source with numba and the scalar helpers in scope."""
-    return _exec_source(source, "numba", {"numba": numba, **_HELPERS})
+    """Execute generated kernel source with numba and the scalar helpers in scope, as a
+    module cached on disk (:func:`symcalc._kernel_cache.load`)."""
+    if not _SALT:  # the helpers the kernels call are part of what a cache entry depends on
+        _SALT.append("helpers " + hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
+    scope = {"math": math, "numpy": np, "numba": numba, **_HELPERS}
+    return _kernel_cache.load(source, scope, salt=_SALT[0]).__dict__
 
 
 def _signature(n_data: int) -> Any:
     arr = numba.types.float64[::1]
     cols = numba.types.UniTuple(arr, n_data) if n_data else numba.types.Tuple(())
-    return arr(arr, cols, numba.types.intp)
+    intp = numba.types.intp
+    return arr(arr, cols, intp, intp, intp, numba.types.float64[:, ::1])
+
+
+def compile_kernel(fn: Any, n_data: int) -> bool:
+    """Compile (or load from the disk cache) a generated kernel; True when it was loaded."""
+    return _kernel_cache.compile_kernel(fn, _signature(n_data))
+
+
+_RUNNERS: dict[_Kernel, BlockRunner] = {}
+
+
+def run_kernel(kernel: _Kernel, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: int
+               ) -> np.ndarray:
+    """Row sums of a numba kernel: serial or threaded, per call (see :mod:`symcalc._threads`)."""
+    runner = _RUNNERS.get(kernel)
+    if runner is None:  # first use in this process (e.g. on a Dask worker): compile or load
+        fn = kernel.function()
+        compile_kernel(fn, len(cols))
+        runner = _RUNNERS[kernel] = BlockRunner(fn, kernel.outputs, kernel.rows, kernel.threads)
+    cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
+    return runner(np.ascontiguousarray(theta, dtype=np.float64), cols, n)
 
 
 class NumbaCompiledLoss(CompiledLoss):
-    """A :class:`~symcalc.compile.CompiledLoss` whose kernels are fused parallel numba loops.
+    """A :class:`~symcalc.compile.CompiledLoss` whose kernels are fused numba loops.
 
     Made by ``loss.compile(backend="numba")``. Same methods, results and errors as the NumPy
-    backend (equal within about 1e-12 relative: only the summation order differs);
-    ``compile_time`` includes numba's compilation of the value and value+gradient kernels.
+    backend (equal within about 1e-12 relative: only the summation order differs). The
+    value+gradient kernel is compiled up front (or loaded from the on-disk cache, see
+    :mod:`symcalc._kernel_cache`); the value-only and Hessian kernels on first use (logged
+    at INFO), or up front with ``hessian=True``. ``compile_time`` itemizes what was built.
 
     Parameters
     ----------
     loss : Loss
     block_rows : int, optional
-        Rows per parallel block (default :data:`DEFAULT_BLOCK_ROWS`).
+        Rows per block (default :data:`DEFAULT_BLOCK_ROWS`); blocks are the unit of work
+        threads share, and their sums are added in a fixed order.
+    threads : int, optional
+        At most this many threads per call (default: every core this process may use). Each
+        call runs serial unless its work is big enough to gain from threads.
+    hessian : bool, default False
+        Compile the Hessian kernel now rather than on first use.
     chunk_rows : int, optional
         Accepted for symmetry with the NumPy backend; the fused loop needs no chunks.
 
@@ -288,16 +333,20 @@ class NumbaCompiledLoss(CompiledLoss):
 
     backend = "numba"
 
-    def __init__(self, loss: Any, *, block_rows: int | None = None,
-                 chunk_rows: int | None = None) -> None:
+    def __init__(self, loss: Any, *, block_rows: int | None = None, threads: int | None = None,
+                 hessian: bool = False, chunk_rows: int | None = None) -> None:
         self.block_rows = (
             DEFAULT_BLOCK_ROWS if block_rows is None
             else check_int(block_rows, "block_rows", minimum=1)
         )
-        super().__init__(loss, chunk_rows=chunk_rows)
+        self.threads = None if threads is None else check_int(threads, "threads", minimum=1)
+        super().__init__(loss, chunk_rows=chunk_rows, hessian=hessian)
 
     def _rows(self) -> int:
         return self.block_rows
+
+    def _kernel_options(self) -> dict[str, Any]:
+        return {"threads": self.threads}
 
     def _emit(
         self, tag: str, cse: _CSE, kernels: dict[str, list[sp.Expr]],
@@ -308,8 +357,7 @@ class NumbaCompiledLoss(CompiledLoss):
             for k, outs in kernels.items()
         ]
         source = "\n\n\n".join(chunks) + "\n"
-        namespace = exec_numba_source(source)
-        sig = _signature(len(data))
-        for k in kernels:  # compile now, so compile_time tells the truth
-            namespace[f"_{k}"].compile(sig)
-        return source, namespace
+        return source, exec_numba_source(source)
+
+    def _prepare_kernel(self, name: str) -> bool:
+        return compile_kernel(self._kernels[name], len(self.data_symbols))

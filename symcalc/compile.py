@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import linecache
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify.cse_main import tree_cse
 
+from ._compile_time import CompileTime
 from ._stable import stabilize
 from ._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int
 from .errors import MissingDependencyError, NonFiniteError, SymcalcError
@@ -63,6 +65,7 @@ DEFAULT_CHUNK_ROWS = 32768
 _FULL_CSE_NODES = 20_000  # above this many tree nodes, the cheaper tree CSE is used
 _MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
 _counter = itertools.count()
+_log = logging.getLogger("symcalc")
 
 
 # ------------------------------------------------------------------------------- printing
@@ -315,6 +318,8 @@ class _Kernel:
     source: str
     name: str
     rows: int  # chunk rows (numpy) or block rows (numba)
+    outputs: int = 0  # how many sums it returns
+    threads: int | None = None  # numba: at most this many threads per call (None: all cores)
 
     def function(self) -> Callable[..., Any]:
         key = (self.backend, self.source)
@@ -328,11 +333,11 @@ class _Kernel:
         return _NAMESPACES[key][self.name]
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
-        fn = self.function()
         if self.backend == "numba":
-            cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
-            return fn(np.ascontiguousarray(theta), cols, n)
-        return _sum_chunks(fn, theta, cols, n, self.rows)
+            from ._numba import run_kernel
+
+            return run_kernel(self, theta, tuple(cols), n)
+        return _sum_chunks(self.function(), theta, cols, n, self.rows)
 
 
 # ------------------------------------------------------------------------------- data
@@ -376,8 +381,13 @@ class CompiledLoss:
         The generated Python source (value, value+gradient, and Hessian once compiled).
     rewrites : list of str
         The numerically stable rewrites that fired.
-    compile_time : float
-        Seconds spent deriving and generating code (Hessian excluded until it is built).
+    compile_time : CompileTime
+        Seconds spent compiling: a float (the total) itemized by step, e.g.
+        ``f.compile_time["derive"]`` (derivatives, stable rewrites, CSE, code generation),
+        ``["value_and_grad"]`` (numba: compiling that kernel, or loading it from the disk
+        cache) and ``["hessian"]`` once the Hessian kernel is built. Kernels built on first
+        use (the Hessian, numba's value-only kernel) are added when they are built, and
+        logged at INFO on the ``"symcalc"`` logger with their time.
 
     Examples
     --------
@@ -392,7 +402,8 @@ class CompiledLoss:
 
     backend = "numpy"
 
-    def __init__(self, loss: Loss, *, chunk_rows: int | None = None) -> None:
+    def __init__(self, loss: Loss, *, chunk_rows: int | None = None, hessian: bool = False
+                 ) -> None:
         start = time.perf_counter()
         self.loss = loss
         self.params = loss.params
@@ -412,7 +423,41 @@ class CompiledLoss:
         self._runners: dict[str, _Kernel] = {}
         self._sources: dict[str, str] = {}
         self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
-        self.compile_time = time.perf_counter() - start
+        self.compile_time = CompileTime({"derive": time.perf_counter() - start})
+        self._ready = {"value", "value_and_grad"} if self.backend == "numpy" else set()
+        self._ensure_kernel("value_and_grad")
+        if hessian:
+            self._ensure_kernel("hessian")
+
+    def _ensure_kernel(self, name: str, *, lazy: bool = False) -> None:
+        """Build kernel ``name`` if it is not ready (the Hessian's derivation included) and
+        add its time to ``compile_time``; a build on first use is logged at INFO."""
+        start = time.perf_counter()
+        if name == "hessian" and "hessian" not in self._kernels:
+            self._build_hessian()
+        cached = self._prepare_kernel(name)
+        seconds = time.perf_counter() - start
+        self._ready.add(name)
+        self.compile_time = self.compile_time.added(name, seconds, cached=cached)
+        if lazy:
+            _log.info(
+                "symcalc: built the %s kernel of %s (%s backend) on first use in %.2f s%s",
+                name, self._describe(), self.backend, seconds,
+                "; compile(hessian=True) builds it up front" if name == "hessian" else "",
+            )
+
+    def _prepare_kernel(self, name: str) -> bool:
+        """Make kernel ``name`` runnable; True when it came from the disk cache. The NumPy
+        backend's kernels are ready once generated; the numba backend compiles here."""
+        return False
+
+    def _kernel_options(self) -> dict[str, Any]:
+        """Backend options every kernel handle carries (numba: ``threads``)."""
+        return {}
+
+    def _describe(self) -> str:
+        names = [p.name for p in self.params]
+        return f"the loss in {', '.join(names[:4])}{', ...' if len(names) > 4 else ''}"
 
     # -------------------------------------------------------------- generation
     def _renamed(self, outputs: list[sp.Expr]) -> list[sp.Expr]:
@@ -444,7 +489,8 @@ class CompiledLoss:
             ) from None
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
-            self._runners[kname] = _Kernel(self.backend, source, f"_{kname}", self._rows())
+            self._runners[kname] = _Kernel(self.backend, source, f"_{kname}", self._rows(),
+                                           len(selected[kname]), **self._kernel_options())
         _NAMESPACES[(self.backend, source)] = namespace
         self._sources[tag] = source
 
@@ -519,6 +565,8 @@ class CompiledLoss:
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
         # the optimizers' hot path: plain try/except and in-place scaling keep the per-call
         # overhead small next to a kernel over a few thousand rows
+        if kernel not in self._ready:
+            self._ensure_kernel(kernel, lazy=True)
         run = self._runners[kernel]
         try:
             if isinstance(data, PreparedData):
@@ -558,8 +606,6 @@ class CompiledLoss:
             return self._evaluate("value", th, prepared)
         if order == 1:
             return self._evaluate("value_and_grad", th, prepared)
-        if "hessian" not in self._kernels:
-            self._build_hessian()
         return self._evaluate("hessian", th, prepared)
 
     # -------------------------------------------------------------- public evaluation
@@ -698,11 +744,17 @@ def compile_loss(loss: Loss, *, backend: str = "numpy", **options: Any) -> Compi
     loss : Loss
     backend : {"numpy", "numba"}
         ``"numpy"`` (default) generates chunked NumPy code; ``"numba"`` (extra
-        ``symcalc[fast]``) a fused parallel loop.
+        ``symcalc[fast]``) a fused loop, compiled once per machine (cached on disk, in
+        ``$SYMCALC_CACHE_DIR`` or the user cache folder) and run on threads when a call is
+        big enough to gain from them.
+    hessian : bool, default False
+        Build the Hessian kernel now; otherwise it is built on first use (logged at INFO).
     chunk_rows : int, optional
         NumPy backend: rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
     block_rows : int, optional
-        numba backend: rows per parallel block (default 4096).
+        numba backend: rows per block (default 4096).
+    threads : int, optional
+        numba backend: at most this many threads per call (default: every available core).
 
     Raises
     ------
