@@ -122,6 +122,7 @@ class BlockRunner:
         self.block_rows = block_rows
         self.threads = resolve_threads(threads)
         self.row_seconds = 0.0  # measured cost of one row (0: not measured yet)
+        self.last_threads = 0  # threads the latest call used
 
     def parallel(self, n: int) -> int:
         """How many threads a call over ``n`` rows uses."""
@@ -137,7 +138,7 @@ class BlockRunner:
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
         blocks = max(1, -(-n // self.block_rows))
         parts = np.zeros((blocks, self.outputs))
-        threads = self.parallel(n)
+        threads = self.last_threads = self.parallel(n)
         if threads == 1:
             start = time.perf_counter()
             const = self.fn(theta, cols, n, 0, blocks, parts)

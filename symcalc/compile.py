@@ -432,6 +432,8 @@ class CompiledLoss:
     def _ensure_kernel(self, name: str, *, lazy: bool = False) -> None:
         """Build kernel ``name`` if it is not ready (the Hessian's derivation included) and
         add its time to ``compile_time``; a build on first use is logged at INFO."""
+        if name in self._ready:
+            return
         start = time.perf_counter()
         if name == "hessian" and "hessian" not in self._kernels:
             self._build_hessian()
