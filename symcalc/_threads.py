@@ -8,11 +8,15 @@ kernels release the GIL). The blocks and the order they are added in do not depe
 choice, so results are bit-identical whether a call ran serial or parallel, on any number
 of threads.
 
-The choice is made per call: parallel pays a fixed cost (waking a worker and joining it,
-tens of microseconds), so a call goes parallel only when its serial run would take longer
-than :data:`PARALLEL_MIN_SECONDS`. The per-row cost of each kernel is measured from its own
-serial calls (before the first measurement, calls of at least :data:`GUESS_PARALLEL_ROWS`
-rows go parallel).
+The choice is made per call. Parallel pays a fixed cost (waking a worker and joining it,
+tens of microseconds on an idle machine), so a call is a candidate only when its serial run
+would take longer than :data:`PARALLEL_MIN_SECONDS` (the measured crossover), estimated from
+the kernel's own serial calls (before the first measurement: calls of at least
+:data:`GUESS_PARALLEL_ROWS` rows). On a machine busy with other work, a worker thread may
+wait milliseconds for a core, and threads lose: so each runner also keeps the measured
+seconds per row of its serial and of its parallel candidate calls (moving averages), uses the
+faster mode, and retries the other one every :data:`RETRY_EVERY` candidate calls to notice
+when the load changes.
 
 BLAS threads: OpenBLAS keeps its worker threads spinning for a while after each call, which
 takes cores from the kernel threads; :func:`limit_blas` (threadpoolctl) keeps BLAS on one
@@ -31,15 +35,18 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "PARALLEL_MIN_SECONDS", "GUESS_PARALLEL_ROWS", "BlockRunner", "available_cores",
+    "PARALLEL_MIN_SECONDS", "GUESS_PARALLEL_ROWS", "RETRY_EVERY", "BlockRunner", "available_cores",
     "resolve_threads", "limit_blas",
 ]
 
 #: A call goes parallel once its estimated serial time exceeds this (the measured crossover:
 #: on the 2-core benchmark machine two threads win from about 0.1 ms of work; see README).
 PARALLEL_MIN_SECONDS = 2e-4
-#: Before a kernel's per-row cost is measured, calls of at least this many rows go parallel.
+#: Before a kernel's per-row cost is measured, calls of at least this many rows are candidates.
 GUESS_PARALLEL_ROWS = 16384
+#: Candidate calls between two tries of the mode that is currently slower.
+RETRY_EVERY = 16
+_SMOOTHING = 0.3  # weight of the newest timing in the moving averages
 
 _pool: Any = None
 _pool_pid = -1
@@ -121,30 +128,45 @@ class BlockRunner:
         self.outputs = outputs
         self.block_rows = block_rows
         self.threads = resolve_threads(threads)
-        self.row_seconds = 0.0  # measured cost of one row (0: not measured yet)
+        self.row_seconds = 0.0  # lowest serial cost of one row seen (0: not measured yet)
         self.last_threads = 0  # threads the latest call used
+        #: Moving averages of seconds per row of candidate calls, by mode.
+        self.cost: dict[str, float | None] = {"serial": None, "parallel": None}
+        self._candidates = 0
+
+    def candidate(self, n: int) -> bool:
+        """Whether a call over ``n`` rows is big enough that threads could pay."""
+        if self.threads < 2 or n <= self.block_rows:
+            return False
+        if self.row_seconds:
+            return n * self.row_seconds > PARALLEL_MIN_SECONDS
+        return n >= GUESS_PARALLEL_ROWS
 
     def parallel(self, n: int) -> int:
         """How many threads a call over ``n`` rows uses."""
-        blocks = -(-n // self.block_rows)
-        if self.threads < 2 or blocks < 2:
+        if not self.candidate(n):
             return 1
-        if self.row_seconds:
-            go = n * self.row_seconds > PARALLEL_MIN_SECONDS
-        else:
-            go = n >= GUESS_PARALLEL_ROWS
-        return min(self.threads, blocks) if go else 1
+        threads = min(self.threads, -(-n // self.block_rows))
+        serial, parallel = self.cost["serial"], self.cost["parallel"]
+        if parallel is None:  # try threads first, then serial once, then the faster
+            return threads
+        if serial is None:
+            return 1
+        self._candidates += 1
+        retry = self._candidates % RETRY_EVERY == 0
+        return threads if (parallel < serial) != retry else 1
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
         blocks = max(1, -(-n // self.block_rows))
         parts = np.zeros((blocks, self.outputs))
-        threads = self.last_threads = self.parallel(n)
+        candidate = self.candidate(n)
+        threads = self.last_threads = self.parallel(n) if candidate else 1
+        start = time.perf_counter()
         if threads == 1:
-            start = time.perf_counter()
             const = self.fn(theta, cols, n, 0, blocks, parts)
-            self._measured(n, time.perf_counter() - start)
         else:
             const = self._parallel(theta, cols, n, blocks, parts, threads)
+        self._measured(n, time.perf_counter() - start, threads, candidate)
         return parts.sum(axis=0) + const
 
     def _parallel(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int, blocks: int,
@@ -162,9 +184,11 @@ class BlockRunner:
                 fut.result()
         return const
 
-    def _measured(self, n: int, seconds: float) -> None:
-        """Keep the lowest per-row cost seen (the least disturbed by other load)."""
-        if n >= 256:
-            per_row = seconds / n
-            if not self.row_seconds or per_row < self.row_seconds:
-                self.row_seconds = per_row
+    def _measured(self, n: int, seconds: float, threads: int, candidate: bool) -> None:
+        per_row = seconds / n
+        if threads == 1 and n >= 256 and (not self.row_seconds or per_row < self.row_seconds):
+            self.row_seconds = per_row  # the least disturbed serial run sizes the crossover
+        if candidate:
+            mode = "serial" if threads == 1 else "parallel"
+            old = self.cost[mode]
+            self.cost[mode] = per_row if old is None else old + _SMOOTHING * (per_row - old)

@@ -48,16 +48,42 @@ def test_small_calls_stay_serial(serial_and_threaded):
     assert _runner(two).last_threads == 1  # 3 blocks of 256 rows: microseconds of work
 
 
-def test_choice_follows_the_measured_cost_per_row():
+def test_only_big_calls_are_candidates_for_threads():
     runner = _threads.BlockRunner(lambda *a: np.zeros(1), 1, 1000, threads=4)
-    assert runner.parallel(_threads.GUESS_PARALLEL_ROWS - 1) == 1  # nothing measured yet
-    assert runner.parallel(_threads.GUESS_PARALLEL_ROWS) == 4
+    assert not runner.candidate(_threads.GUESS_PARALLEL_ROWS - 1)  # nothing measured yet
+    assert runner.candidate(_threads.GUESS_PARALLEL_ROWS)
     runner.row_seconds = 1e-6  # 1 microsecond per row: 200 rows make the crossover
-    assert runner.parallel(1000) == 1  # one block: nothing to share
-    assert runner.parallel(2000) == 2  # two blocks, 2 ms of work
+    assert not runner.candidate(1000)  # one block: nothing to share
+    assert runner.candidate(2000) and runner.parallel(2000) == 2  # two blocks, 2 ms of work
+    assert runner.parallel(10**6) == 4
     runner.row_seconds = 1e-9
-    assert runner.parallel(100_000) == 1  # 0.1 ms: threads would not pay
-    assert _threads.BlockRunner(lambda *a: 0, 1, 10, threads=1).parallel(10**9) == 1
+    assert not runner.candidate(100_000)  # 0.1 ms: threads would not pay
+    assert not _threads.BlockRunner(lambda *a: 0, 1, 10, threads=1).candidate(10**9)
+
+
+def test_the_faster_mode_wins_and_the_other_is_retried():
+    runner = _threads.BlockRunner(lambda *a: np.zeros(1), 1, 100, threads=2)
+    runner.row_seconds = 1e-6
+    n = 10_000
+    assert runner.parallel(n) == 2  # parallel first...
+    runner.cost["parallel"] = 2e-6  # (a loaded machine: threads were slower)
+    assert runner.parallel(n) == 1  # ... then serial once
+    runner.cost["serial"] = 1e-6
+    modes = [runner.parallel(n) for _ in range(2 * _threads.RETRY_EVERY)]
+    assert modes.count(2) == 2 and modes.count(1) == 2 * _threads.RETRY_EVERY - 2
+    runner.cost["parallel"] = 0.5e-6  # the load went away
+    assert runner.parallel(n) == 2
+
+
+def test_timings_feed_the_moving_averages():
+    runner = _threads.BlockRunner(lambda *a: np.zeros(1), 1, 100, threads=2)
+    runner.row_seconds = 1e-6
+    runner._measured(10_000, 0.02, 1, True)
+    assert runner.cost["serial"] == pytest.approx(2e-6) and runner.row_seconds == 1e-6
+    runner._measured(10_000, 0.01, 1, True)
+    assert runner.cost["serial"] == pytest.approx(2e-6 + 0.3 * (1e-6 - 2e-6))
+    runner._measured(500, 1e-5, 1, False)  # not a candidate: only the crossover estimate
+    assert runner.row_seconds == pytest.approx(2e-8) and runner.cost["parallel"] is None
 
 
 def test_threads_option_is_validated():
