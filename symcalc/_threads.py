@@ -19,8 +19,9 @@ faster mode, and retries the other one every :data:`RETRY_EVERY` candidate calls
 when the load changes.
 
 BLAS threads: OpenBLAS keeps its worker threads spinning for a while after each call, which
-takes cores from the kernel threads; :func:`limit_blas` (threadpoolctl) keeps BLAS on one
-thread around code that runs kernels in parallel with BLAS calls of its own.
+takes cores from the kernel threads (measured: a threaded kernel right after a matrix product
+ran at half speed). Parallel calls run inside :func:`limit_blas` (threadpoolctl, BLAS on one
+thread), and code that mixes BLAS calls with threaded kernels can use it around both.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class BlockRunner:
         if threads == 1:
             const = self.fn(theta, cols, n, 0, blocks, parts)
         else:
-            const = self._parallel(theta, cols, n, blocks, parts, threads)
+            const = self._parallel_blas_limited(theta, cols, n, blocks, parts, threads)
         self._measured(n, time.perf_counter() - start, threads, candidate)
         return parts.sum(axis=0) + const
 
@@ -183,6 +184,10 @@ class BlockRunner:
             for fut in futures:
                 fut.result()
         return const
+
+    def _parallel_blas_limited(self, *args: Any) -> np.ndarray:
+        with limit_blas(1):
+            return self._parallel(*args)
 
     def _measured(self, n: int, seconds: float, threads: int, candidate: bool) -> None:
         per_row = seconds / n
