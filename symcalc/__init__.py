@@ -37,6 +37,12 @@ from .errors import (
 
 #: Public name -> the submodule defining it (a name mapped to itself is a subpackage).
 _EXPORTS: dict[str, str] = {
+    "sigmoid": "functions",
+    "softplus": "functions",
+    "log_sigmoid": "functions",
+    "relu": "functions",
+    "logsumexp": "functions",
+    "softmax": "functions",
     "Loss": "loss",
     "CompiledLoss": "compile",
     "PreparedData": "compile",
@@ -83,6 +89,13 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # ML functions that stay folded (exact derivatives, stable code)
+    "sigmoid",
+    "softplus",
+    "log_sigmoid",
+    "relu",
+    "logsumexp",
+    "softmax",
     # symbolic loss and the compile path
     "Loss",
     "CompiledLoss",
@@ -183,6 +196,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         stable_learning_rate,
     )
     from .explain import Derivation, explain
+    from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
     from .loss import Loss
     from .metrics import auc, integrate, roc_auc_ci, roc_auc_score, roc_curve
     from .optimize import DescentResult, gradient_descent, minimize
