@@ -16,7 +16,7 @@ process loads the machine code instead of compiling it.
 
 Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient::
 
-    @numba.njit(nogil=True, fastmath=False, cache=_CACHE, error_model="numpy")
+    @numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy")
     def _value_and_grad(_theta, _cols, _n, _b0, _b1, _parts):
         w = _theta[0]
         b = _theta[1]
@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 from ._stable import Expit, LogAddExp0
@@ -70,7 +71,9 @@ DEFAULT_BLOCK_ROWS = 4096
 #: more parameters) are added into ``_parts`` directly: 2x faster to compile at 496 sums
 #: (31 parameters), about 15% slower to run.
 _REGISTER_SUMS = 256
-_JIT = '@numba.njit(nogil=True, fastmath=False, cache=_CACHE, error_model="numpy")'
+#: ``contract`` only (fused multiply-adds: one rounding where there were two); no flag that
+#: assumes away NaN, inf or reorders sums.
+_JIT = '@numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy")'
 
 
 # ------------------------------------------------------------------------------- scalar helpers
@@ -201,6 +204,28 @@ def _share_exp(
 
 class _ScalarPrinter(_Shallow, PythonCodePrinter):
     """Scalar (``math``-module) code that numba compiles; stable helpers for the rewrites."""
+
+    def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
+        """Sums of more than 4 terms as a balanced tree, ``((a + b) + (c + d)) + ...``: a
+        chain ``a + b + c + ...`` makes each row wait for one addition after another (31
+        features: 31 dependent additions, a third of the row's time); a tree has depth log2."""
+        if not 4 < len(e.args) <= 48:  # (longer sums are grouped by _Shallow)
+            return super()._print_Add(e, order)
+        pos = [t for t in e.args if not t.could_extract_minus_sign()]
+        neg = [-t for t in e.args if t.could_extract_minus_sign()]
+        if not pos:
+            return f"-({self._tree(neg)})"
+        return self._tree(pos) + (f" - ({self._tree(neg)})" if neg else "")
+
+    def _tree(self, terms: list[sp.Expr]) -> str:
+        """``terms`` added pairwise (the outermost pair without parentheses)."""
+        if len(terms) == 1:
+            return self.parenthesize(terms[0], PRECEDENCE["Add"])
+        half = len(terms) // 2
+        return " + ".join(
+            f"({self._tree(part)})" if len(part) > 1 else self._tree(part)
+            for part in (terms[:half], terms[half:])
+        )
 
     def _print_sigmoid(self, e: sp.Expr) -> str:
         return f"_expit({self._print(e.args[0])})"
