@@ -145,7 +145,8 @@ def _sizes_table(quick: bool) -> str:
 
 
 def _threads_table(quick: bool) -> str:
-    from symcalc import _numba, _threads
+    from symcalc import _threads
+    from symcalc.codegen import emit_numba as _numba
 
     p = _logistic(65_536, 8)
     g = p["loss"].compile(backend="numba", block_rows=1024)

@@ -44,8 +44,8 @@ _EXPORTS: dict[str, str] = {
     "logsumexp": "functions",
     "softmax": "functions",
     "Loss": "loss",
-    "CompiledLoss": "compile",
-    "PreparedData": "compile",
+    "CompiledLoss": "codegen",
+    "PreparedData": "codegen",
     "CompileTime": "_compile_time",
     "Optimizer": "optimizers",
     "GradientDescent": "optimizers",
@@ -185,7 +185,7 @@ del _sys
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import datasets, nn
     from ._compile_time import CompileTime
-    from .compile import CompiledLoss, PreparedData
+    from .codegen import CompiledLoss, PreparedData
     from .convergence import (
         LimitReport,
         SequenceReport,

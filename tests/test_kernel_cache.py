@@ -18,10 +18,11 @@ import pytest
 import sympy as sp
 
 import symcalc as sc
-from symcalc import _kernel_cache, compile as compile_mod
+from symcalc import _kernel_cache
+from symcalc.codegen import execution
 
 numba = pytest.importorskip("numba", reason="numba not installed (symcalc[fast])")
-from symcalc import _numba  # noqa: E402
+from symcalc.codegen import emit_numba as _numba  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 w, x = sp.symbols("w x")
@@ -53,7 +54,7 @@ def _result(proc: subprocess.Popen) -> dict:
 
 def _forget_loaded_kernels() -> None:
     """Drop this process's memory of generated kernels, as a new process would start."""
-    compile_mod._NAMESPACES.clear()
+    execution.NAMESPACES.clear()
     _numba._RUNNERS.clear()
     for name in [m for m in sys.modules if m.startswith("_symcalc_kernel_")]:
         del sys.modules[name]

@@ -9,7 +9,7 @@ from symcalc import _threads
 from symcalc.errors import SymcalcError
 
 numba = pytest.importorskip("numba", reason="numba not installed (symcalc[fast])")
-from symcalc import _numba  # noqa: E402
+from symcalc.codegen import emit_numba as _numba  # noqa: E402
 
 w, b, x, y = sp.symbols("w b x y")
 RNG = np.random.default_rng(3)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compile import CompiledLoss, PreparedData
+from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
 
 __all__ = ["newton_loop"]

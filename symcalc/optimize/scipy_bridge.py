@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compile import CompiledLoss, PreparedData
+from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
 
 __all__ = ["SCIPY_METHODS", "scipy_loop"]

@@ -1,7 +1,7 @@
 """The fused backend: one numba loop over the rows per kernel (extra ``symcalc[fast]``).
 
 The kernels are generated from the SAME stable rewrites and the SAME CSE pass as the NumPy
-backend (:func:`symcalc.compile._run_cse`); only the emitter differs. Where the NumPy code
+backend (:func:`symcalc.codegen.ir.run_cse`); only the emitter differs. Where the NumPy code
 materializes one temporary array per subexpression, the fused kernel computes every
 subexpression of one row in registers and adds the row's value, gradient (and Hessian upper
 triangle) into per-block scalar accumulators: one pass over the data, no temporaries.
@@ -48,12 +48,13 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
-from ._stable import Expit, LogAddExp0
-from . import _kernel_cache
-from ._threads import BlockRunner
-from .compile import _CSE, CompiledLoss, _Kernel, _needed, _Shallow
-from .errors import MissingDependencyError
-from ._validate import check_int
+from .. import _kernel_cache
+from .._threads import BlockRunner
+from .._validate import check_int
+from ..errors import MissingDependencyError
+from .ir import CSEPass, needed as needed_assignments
+from .printing import ShallowPrinter
+from .stable import Expit, LogAddExp0
 
 try:
     import numba
@@ -62,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
     ) from None
 
-__all__ = ["NumbaCompiledLoss", "DEFAULT_BLOCK_ROWS", "exec_numba_source", "run_kernel"]
+__all__ = ["NumbaEmitter", "DEFAULT_BLOCK_ROWS", "exec_numba_source", "compile_kernel", "run_kernel"]
 
 #: Rows per block: big enough to amortize the loop set-up, small enough to balance threads.
 DEFAULT_BLOCK_ROWS = 4096
@@ -202,14 +203,14 @@ def _share_exp(
     return out, [o.xreplace(swap) for o in outputs], dependent
 
 
-class _ScalarPrinter(_Shallow, PythonCodePrinter):
+class _ScalarPrinter(ShallowPrinter, PythonCodePrinter):
     """Scalar (``math``-module) code that numba compiles; stable helpers for the rewrites."""
 
     def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
         """Sums of more than 4 terms as a balanced tree, ``((a + b) + (c + d)) + ...``: a
         chain ``a + b + c + ...`` makes each row wait for one addition after another (31
         features: 31 dependent additions, a third of the row's time); a tree has depth log2."""
-        if not 4 < len(e.args) <= 48:  # (longer sums are grouped by _Shallow)
+        if not 4 < len(e.args) <= 48:  # (longer sums are grouped by ShallowPrinter)
             return super()._print_Add(e, order)
         pos = [t for t in e.args if not t.could_extract_minus_sign()]
         neg = [-t for t in e.args if t.could_extract_minus_sign()]
@@ -276,11 +277,11 @@ def _split(e: sp.Expr, dependent: set[sp.Symbol]) -> tuple[sp.Expr, sp.Expr]:
 
 
 def _emit_kernel(
-    name: str, cse: _CSE, outputs: list[sp.Expr], params: list[sp.Symbol],
+    name: str, cse: CSEPass, outputs: list[sp.Expr], params: list[sp.Symbol],
     data: list[sp.Symbol], block_rows: int,
 ) -> str:
     pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
-    needed, outputs, dep = _share_exp(_needed(cse, outputs), outputs, cse.data_dependent)
+    needed, outputs, dep = _share_exp(needed_assignments(cse, outputs), outputs, cse.data_dependent)
     lines = [_JIT, f"def {name}(_theta, _cols, _n, _b0, _b1, _parts):"]
     lines += [f"    {p.name} = _theta[{i}]" for i, p in enumerate(params)]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(data))]
@@ -335,10 +336,10 @@ def compile_kernel(fn: Any, n_data: int) -> bool:
     return _kernel_cache.compile_kernel(fn, _signature(n_data))
 
 
-_RUNNERS: dict[_Kernel, BlockRunner] = {}
+_RUNNERS: dict[Any, BlockRunner] = {}  # by symcalc.codegen.kernel.Kernel
 
 
-def run_kernel(kernel: _Kernel, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: int
+def run_kernel(kernel: Any, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: int
                ) -> np.ndarray:
     """Row sums of a numba kernel: serial or threaded, per call (see :mod:`symcalc._threads`)."""
     runner = _RUNNERS.get(kernel)
@@ -350,28 +351,23 @@ def run_kernel(kernel: _Kernel, theta: np.ndarray, cols: tuple[np.ndarray, ...],
     return runner(np.ascontiguousarray(theta, dtype=np.float64), cols, n)
 
 
-class NumbaCompiledLoss(CompiledLoss):
-    """A :class:`~symcalc.compile.CompiledLoss` whose kernels are fused numba loops.
+class NumbaEmitter:
+    """Emits fused numba kernels (``loss.compile(backend="numba")``).
 
-    Made by ``loss.compile(backend="numba")``. Same methods, results and errors as the NumPy
-    backend (equal within about 1e-12 relative: only the summation order differs). The
-    value+gradient kernel is compiled up front (or loaded from the on-disk cache, see
-    :mod:`symcalc._kernel_cache`); the value-only and Hessian kernels on first use (logged
-    at INFO), or up front with ``hessian=True``. ``compile_time`` itemizes what was built.
+    Same methods, results and errors as the NumPy backend (equal within about 1e-12
+    relative: only the summation order differs). The value+gradient kernel is compiled when
+    the loss is (or loaded from the on-disk cache, see :mod:`symcalc._kernel_cache`); the
+    value-only and Hessian kernels on first use (logged at INFO), or up front with
+    ``compile(hessian=True)``. ``compile_time`` itemizes what was built.
 
     Parameters
     ----------
-    loss : Loss
     block_rows : int, optional
         Rows per block (default :data:`DEFAULT_BLOCK_ROWS`); blocks are the unit of work
         threads share, and their sums are added in a fixed order.
     threads : int, optional
         At most this many threads per call (default: every core this process may use). Each
         call runs serial unless its work is big enough to gain from threads.
-    hessian : bool, default False
-        Compile the Hessian kernel now rather than on first use.
-    chunk_rows : int, optional
-        Accepted for symmetry with the NumPy backend; the fused loop needs no chunks.
 
     Examples
     --------
@@ -384,31 +380,29 @@ class NumbaCompiledLoss(CompiledLoss):
 
     backend = "numba"
 
-    def __init__(self, loss: Any, *, block_rows: int | None = None, threads: int | None = None,
-                 hessian: bool = False, chunk_rows: int | None = None) -> None:
-        self.block_rows = (
+    def __init__(self, block_rows: int | None = None, threads: int | None = None) -> None:
+        self.rows = (
             DEFAULT_BLOCK_ROWS if block_rows is None
             else check_int(block_rows, "block_rows", minimum=1)
         )
         self.threads = None if threads is None else check_int(threads, "threads", minimum=1)
-        super().__init__(loss, chunk_rows=chunk_rows, hessian=hessian)
 
-    def _rows(self) -> int:
-        return self.block_rows
-
-    def _kernel_options(self) -> dict[str, Any]:
+    def kernel_options(self) -> dict[str, Any]:
+        """What every kernel handle of this emitter carries (see :class:`.kernel.Kernel`)."""
         return {"threads": self.threads}
 
-    def _emit(
-        self, tag: str, cse: _CSE, kernels: dict[str, list[sp.Expr]],
+    def prepare(self, fn: Any, n_data: int) -> bool:
+        """Compile a kernel (or load it from the disk cache); True when it was loaded."""
+        return compile_kernel(fn, n_data)
+
+    def emit(
+        self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
         params: list[sp.Symbol], data: list[sp.Symbol],
     ) -> tuple[str, dict[str, Any]]:
+        """Generate and execute the kernels ``_<name>`` (compiled by :meth:`prepare`)."""
         chunks = [
-            _emit_kernel(f"_{k}", cse, outs, params, data, self.block_rows)
+            _emit_kernel(f"_{k}", cse, outs, params, data, self.rows)
             for k, outs in kernels.items()
         ]
         source = "\n\n\n".join(chunks) + "\n"
         return source, exec_numba_source(source)
-
-    def _prepare_kernel(self, name: str) -> bool:
-        return compile_kernel(self._kernels[name], len(self.data_symbols))
