@@ -1,7 +1,7 @@
 """Threads for the fused kernels: serial or parallel per call, chosen from the work.
 
-A fused kernel (:mod:`symcalc._numba`) adds up its rows in fixed blocks of ``block_rows``:
-``fn(theta, cols, n, b0, b1, parts)`` writes the sums of blocks ``b0 .. b1-1`` into rows of
+A fused kernel (:mod:`symcalc.codegen.emit_numba`) adds up its rows in fixed blocks of
+``block_rows``: ``fn(theta, cols, n, b0, b1, parts)`` writes the sums of blocks ``b0 .. b1-1`` into rows of
 ``parts`` and returns the terms that do not depend on the rows. :class:`BlockRunner` runs the
 blocks on the calling thread, or splits them into contiguous ranges over a few threads (the
 kernels release the GIL). The blocks and the order they are added in do not depend on the
