@@ -110,7 +110,7 @@ def _user_stacklevel() -> int:
 
 
 def _versions(salt: str) -> str:
-    from . import __version__
+    from ._version import __version__
 
     mods = {name: getattr(sys.modules.get(name), "__version__", "-") for name in ("numpy", "numba")}
     return f"python {sys.version}; numpy {mods['numpy']}; numba {mods['numba']}; " \
