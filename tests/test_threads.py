@@ -104,3 +104,24 @@ def test_blas_is_limited_inside_and_restored_after():
     with _threads.limit_blas(1):
         assert all(n == 1 for n in blas_threads())
     assert blas_threads() == before
+
+
+def test_numpy_kernels_over_many_rows_keep_blas_on_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from symcalc.codegen.kernel import BLAS_SERIAL_ROWS, sum_chunks
+
+    np.ones((4, 4)) @ np.ones((4, 4))  # BLAS loaded
+    seen = []
+
+    def kernel(theta, cols, n):  # records the BLAS thread count it runs under
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas"))
+        return (float(n),)
+
+    before = max(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+    big = BLAS_SERIAL_ROWS + 1
+    assert sum_chunks(kernel, np.zeros(1), (np.zeros(big),), big, 4096)[0] == big  # 3 chunks
+    assert seen == [1, 1, 1]
+    seen.clear()
+    sum_chunks(kernel, np.zeros(1), (np.zeros(10),), 10, 4096)
+    assert seen == [before]  # small calls are left alone
