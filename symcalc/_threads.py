@@ -40,8 +40,11 @@ __all__ = [
     "resolve_threads", "limit_blas",
 ]
 
-#: A call goes parallel once its estimated serial time exceeds this (the measured crossover:
-#: on the 2-core benchmark machine two threads win from about 0.1 ms of work; see README).
+#: A call is a candidate for threads once its estimated serial time exceeds this: handing
+#: half the blocks to a worker and joining it was measured at 25-80 us on the 2-core
+#: benchmark machine when quiet, so below ~0.2 ms of work two threads cannot win. Above it,
+#: whether they do win is measured per kernel (``python -m benchmarks --only startup``,
+#: thread crossover table: under heavy load they often do not).
 PARALLEL_MIN_SECONDS = 2e-4
 #: Before a kernel's per-row cost is measured, calls of at least this many rows are candidates.
 GUESS_PARALLEL_ROWS = 16384
