@@ -13,7 +13,8 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable", "limits")
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable", "limits",
+                          "startup")
 
 
 def main(argv: list[str] | None = None) -> int:

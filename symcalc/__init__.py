@@ -9,11 +9,20 @@ convergence, integrate and train small neural networks.
 >>> loss = sc.Loss((w * x - y) ** 2, params=[w], data=[x, y])
 >>> loss.gradient()
 Matrix([[2*x*(w*x - y)]])
+
+Public names are loaded on first use (PEP 562): ``import symcalc`` itself imports only the
+error classes, so ``symcalc --version`` answers without importing SymPy, and SciPy's
+submodules, matplotlib, numba, SymEngine and Dask load only where they are first needed.
+To add a public name, add it to ``_EXPORTS`` (name -> submodule), not as an import line.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+import types
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
 
 from .errors import (
     DataError,
@@ -28,37 +37,53 @@ from .errors import (
     UndefinedMetricWarning,
     UnsupportedOptionError,
 )
-from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
-from .loss import Loss
-from .codegen import CompiledLoss, PreparedData
-from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
-from .explain import Derivation, explain
-from . import datasets
-from .metrics import (
-    AUCComparison,
-    AUCInterval,
-    MulticlassAUCInterval,
-    auc,
-    integrate,
-    roc_auc_ci,
-    roc_auc_compare,
-    roc_auc_score,
-    roc_curve,
-)
-from .plotting import plot_roc
-from .convergence import (
-    LimitReport,
-    SequenceReport,
-    StabilityReport,
-    analyze_sequence,
-    check_convergence,
-    limit,
-    stable_learning_rate,
-)
-from . import nn
-from .parsing import parse
-from .optimize import DescentResult, gradient_descent, minimize
-from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
+
+#: Public name -> the submodule defining it (a name mapped to itself is a subpackage).
+_EXPORTS: dict[str, str] = {
+    "sigmoid": "functions",
+    "softplus": "functions",
+    "log_sigmoid": "functions",
+    "relu": "functions",
+    "logsumexp": "functions",
+    "softmax": "functions",
+    "Loss": "loss",
+    "CompiledLoss": "codegen",
+    "PreparedData": "codegen",
+    "CompileTime": "_compile_time",
+    "Optimizer": "optimizers",
+    "GradientDescent": "optimizers",
+    "Momentum": "optimizers",
+    "Nesterov": "optimizers",
+    "Adam": "optimizers",
+    "explain": "explain",
+    "Derivation": "explain",
+    "datasets": "datasets",
+    "roc_curve": "metrics",
+    "auc": "metrics",
+    "roc_auc_score": "metrics",
+    "roc_auc_ci": "metrics",
+    "roc_auc_compare": "metrics",
+    "AUCInterval": "metrics",
+    "MulticlassAUCInterval": "metrics",
+    "AUCComparison": "metrics",
+    "integrate": "metrics",
+    "plot_roc": "plotting",
+    "check_convergence": "convergence",
+    "analyze_sequence": "convergence",
+    "limit": "convergence",
+    "stable_learning_rate": "convergence",
+    "SequenceReport": "convergence",
+    "LimitReport": "convergence",
+    "StabilityReport": "convergence",
+    "nn": "nn",
+    "parse": "parsing",
+    "gradient_descent": "optimize",
+    "minimize": "optimize",
+    "DescentResult": "optimize",
+    "plot_loss_curve": "plotting",
+    "plot_contour": "plotting",
+    "plot_gradient_field": "plotting",
+}
 
 __all__ = [
     "__version__",
@@ -85,6 +110,7 @@ __all__ = [
     "Loss",
     "CompiledLoss",
     "PreparedData",
+    "CompileTime",
     # optimizers (shared by gradient_descent and nn)
     "Optimizer",
     "GradientDescent",
@@ -127,3 +153,77 @@ __all__ = [
     "plot_contour",
     "plot_gradient_field",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its submodule on first access (then it is a plain global)."""
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module 'symcalc' has no attribute {name!r}")
+    module = importlib.import_module(f".{where}", __name__)
+    value = module if name in _MODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+#: Public names that are modules themselves.
+_MODULES = frozenset({"datasets", "nn"})
+#: Public functions named like the submodule that defines them (``symcalc.explain`` is the
+#: function, as with an eager ``from .explain import explain``).
+_SHADOWED = frozenset(n for n, m in _EXPORTS.items() if n == m) - _MODULES
+
+
+class _Package(types.ModuleType):
+    """The package module: importing a submodule never hides a public function of its name.
+
+    Python sets ``symcalc.<child>`` to each submodule it loads; an eager ``__init__`` then
+    overwrote ``symcalc.explain`` with the function. Loaded lazily, the function must win
+    whenever the submodule happens to be imported first.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return  # resolved to the function by __getattr__ on first access
+        super().__setattr__(name, value)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _Package
+del _sys
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import datasets, nn
+    from ._compile_time import CompileTime
+    from .codegen import CompiledLoss, PreparedData
+    from .convergence import (
+        LimitReport,
+        SequenceReport,
+        StabilityReport,
+        analyze_sequence,
+        check_convergence,
+        limit,
+        stable_learning_rate,
+    )
+    from .explain import Derivation, explain
+    from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
+    from .loss import Loss
+    from .metrics import (
+        AUCComparison,
+        AUCInterval,
+        MulticlassAUCInterval,
+        auc,
+        integrate,
+        roc_auc_ci,
+        roc_auc_compare,
+        roc_auc_score,
+        roc_curve,
+    )
+    from .optimize import DescentResult, gradient_descent, minimize
+    from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
+    from .parsing import parse
+    from .plotting import plot_contour, plot_gradient_field, plot_loss_curve, plot_roc

@@ -6,11 +6,12 @@ import csv
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 __all__ = ["read_csv_columns"]
 
@@ -37,6 +38,8 @@ def read_csv_columns(
         few cells, or extra non-empty cells), non-numeric or non-finite cells (the message
         names the file line and column).
     """
+    import numpy as np
+
     path = Path(path)
     try:
         exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
@@ -95,6 +98,8 @@ def _numbered_rows(reader: Any) -> list[tuple[int, list[str]]]:
 def _column(path: Path, name: str, j: int, body: list[tuple[int, list[str]]],
             numeric: bool) -> np.ndarray:
     """Column ``j`` of the body rows, as floats (finite, checked cell by cell) or strings."""
+    import numpy as np
+
     cells = []
     for line, row in body:
         if j >= len(row):

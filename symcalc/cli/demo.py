@@ -12,9 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-import sympy as sp
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -47,6 +44,8 @@ def _show(loss) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import matplotlib
+    import numpy as np
+    import sympy as sp
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

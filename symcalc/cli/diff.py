@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import sympy as sp
+if TYPE_CHECKING:  # pragma: no cover
+    import sympy as sp
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
 def _readable_lines(expr: sp.Expr, wrt: list[sp.Symbol], *, latex: bool) -> list[str]:
     """Named inner expressions first (``z = w*x + b``), then one line per partial (or per
     group of partials), in the readable form of :mod:`symcalc.readable`."""
+    import sympy as sp
+
     from ..readable import display, readable_gradient, to_latex, to_text
 
     raw = [sp.diff(expr, var) for var in wrt]

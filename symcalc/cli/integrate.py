@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 
-from ..metrics import integrate
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..metrics import integrate
+
     rep = integrate(args.expr, (args.var, args.a, args.b), timeout=args.timeout)
     low, high = rep.bounds
     print(f"integral of {rep.expr} d{rep.var} from {low} to {high}")

@@ -8,7 +8,8 @@ Modules, in the order they depend on each other:
 ``ir``                the one common-subexpression pass every emitter prints
 ``execution``         executing generated source (registered with ``linecache``)
 ``emit_numpy``        chunked, vectorized NumPy kernels (default backend)
-``emit_numba``        fused parallel numba kernels (``backend="numba"``, extra ``fast``)
+``emit_numba``        fused numba kernels (``backend="numba"``, extra ``fast``): cached on disk
+                      (:mod:`symcalc._kernel_cache`), threads per call (:mod:`symcalc._threads`)
 ``kernel``            picklable kernel handles and chunked evaluation
 ``data``              data prepared once per compiled loss
 ``dask_blocks``       blockwise evaluation of Dask collections (extra ``dask``)

@@ -27,6 +27,7 @@ How a loss is compiled
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable
 
@@ -34,6 +35,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
+from .._compile_time import CompileTime
 from .._safety import check_expression
 from .._validate import (as_float_array, as_theta, bind_data, check_equal_lengths, check_int,
                          describe, first_nonfinite)
@@ -53,6 +55,7 @@ __all__ = ["CompiledLoss", "compile_loss", "setup", "BACKENDS", "DEFAULT_CHUNK_R
 BACKENDS = ("numpy", "numba")
 #: Rows per chunk when not given: about 256 KiB per temporary column, inside L2 cache.
 DEFAULT_CHUNK_ROWS = 32768
+_log = logging.getLogger("symcalc")
 
 
 # ------------------------------------------------------------------------------- compiled loss
@@ -70,8 +73,13 @@ class CompiledLoss:
         The generated Python source (value, value+gradient, and Hessian once compiled).
     rewrites : list of str
         The numerically stable rewrites that fired.
-    compile_time : float
-        Seconds spent deriving and generating code (Hessian excluded until it is built).
+    compile_time : CompileTime
+        Seconds spent compiling: a float (the total) itemized by step, e.g.
+        ``f.compile_time["derive"]`` (derivatives, stable rewrites, CSE, code generation),
+        ``["value_and_grad"]`` (numba: compiling that kernel, or loading it from the disk
+        cache) and ``["hessian"]`` once the Hessian kernel is built. Kernels built on first
+        use (the Hessian, numba's value-only kernel) are added when they are built, and
+        logged at INFO on the ``"symcalc"`` logger with their time.
 
     Examples
     --------
@@ -85,7 +93,8 @@ class CompiledLoss:
     """
 
     def __init__(self, loss: Any, *, backend: str = "numpy", chunk_rows: int | None = None,
-                 block_rows: int | None = None) -> None:
+                 block_rows: int | None = None, threads: int | None = None,
+                 hessian: bool = False) -> None:
         start = time.perf_counter()
         check_expression(loss.expr, "the loss")
         self.loss = loss
@@ -96,7 +105,7 @@ class CompiledLoss:
         self.chunk_rows = (
             DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
         )
-        self._emitter = _emitter(backend, self.chunk_rows, block_rows)
+        self._emitter = _emitter(backend, self.chunk_rows, block_rows, threads)
         if backend == "numba":
             self.block_rows = self._emitter.rows
         # One derivation serves display and compilation: the exact gradient is rewritten
@@ -110,7 +119,32 @@ class CompiledLoss:
         self._runners: dict[str, Kernel] = {}
         self._sources: dict[str, str] = {}
         self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
-        self.compile_time = time.perf_counter() - start
+        self.compile_time = CompileTime({"derive": time.perf_counter() - start})
+        self._ready = {"value", "value_and_grad"} if backend == "numpy" else set()
+        self._ensure_kernel("value_and_grad")
+        if hessian:
+            self._ensure_kernel("hessian")
+
+    def _ensure_kernel(self, name: str, *, lazy: bool = False) -> None:
+        """Build kernel ``name`` if it is not ready (the Hessian's derivation included) and
+        add its time to ``compile_time``; a build on first use is logged at INFO."""
+        if name in self._ready:
+            return
+        start = time.perf_counter()
+        if name == "hessian" and "hessian" not in self._kernels:
+            self._build_hessian()
+        cached = self._emitter.prepare(self._kernels[name], len(self.data_symbols))
+        seconds = time.perf_counter() - start
+        self._ready.add(name)
+        self.compile_time = self.compile_time.added(name, seconds, cached=cached)
+        if lazy:
+            names = [p.name for p in self.params]
+            _log.info(
+                "symcalc: built the %s kernel of the loss in %s (%s backend) on first use in "
+                "%.2f s%s", name, ", ".join(names[:4]) + (", ..." if len(names) > 4 else ""),
+                self.backend, seconds,
+                "; compile(hessian=True) builds it up front" if name == "hessian" else "",
+            )
 
     # -------------------------------------------------------------- generation
     def _renamed(self, outputs: list[sp.Expr]) -> list[sp.Expr]:
@@ -142,7 +176,8 @@ class CompiledLoss:
             ) from None
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
-            self._runners[kname] = Kernel(self.backend, source, f"_{kname}", self._emitter.rows)
+            self._runners[kname] = Kernel(self.backend, source, f"_{kname}", self._emitter.rows,
+                                          len(selected[kname]), **self._emitter.kernel_options())
         own(self, (self.backend, source), namespace)
         self._sources[tag] = source
 
@@ -212,6 +247,8 @@ class CompiledLoss:
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
         # the optimizers' hot path: plain try/except and in-place scaling keep the per-call
         # overhead small next to a kernel over a few thousand rows
+        if kernel not in self._ready:
+            self._ensure_kernel(kernel, lazy=True)
         run = self._runners[kernel]
         try:
             if isinstance(data, PreparedData):
@@ -251,8 +288,6 @@ class CompiledLoss:
             return self._evaluate("value", th, prepared)
         if order == 1:
             return self._evaluate("value_and_grad", th, prepared)
-        if "hessian" not in self._kernels:
-            self._build_hessian()
         return self._evaluate("hessian", th, prepared)
 
     # -------------------------------------------------------------- public evaluation
@@ -342,7 +377,7 @@ class CompiledLoss:
         )
 
 
-def _emitter(backend: str, chunk_rows: int, block_rows: int | None) -> Any:
+def _emitter(backend: str, chunk_rows: int, block_rows: int | None, threads: int | None) -> Any:
     """The code emitter of ``backend`` (numba imported only when asked for)."""
     if backend == "numpy":
         return NumpyEmitter(chunk_rows)
@@ -353,7 +388,7 @@ def _emitter(backend: str, chunk_rows: int, block_rows: int | None) -> Any:
             raise MissingDependencyError(
                 f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
             ) from None
-        return NumbaEmitter(block_rows)
+        return NumbaEmitter(block_rows, threads)
     raise SymcalcError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
 
 
@@ -365,11 +400,17 @@ def compile_loss(loss: Any, *, backend: str = "numpy", **options: Any) -> Compil
     loss : Loss
     backend : {"numpy", "numba"}
         ``"numpy"`` (default) generates chunked NumPy code; ``"numba"`` (extra
-        ``symcalc[fast]``) a fused parallel loop.
+        ``symcalc[fast]``) a fused loop, compiled once per machine (cached on disk, in
+        ``$SYMCALC_CACHE_DIR`` or the user cache folder) and run on threads when a call is
+        big enough to gain from them.
+    hessian : bool, default False
+        Build the Hessian kernel now; otherwise it is built on first use (logged at INFO).
     chunk_rows : int, optional
         NumPy backend: rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
     block_rows : int, optional
-        numba backend: rows per parallel block (default 4096).
+        numba backend: rows per block (default 4096).
+    threads : int, optional
+        numba backend: at most this many threads per call (default: every available core).
 
     Raises
     ------

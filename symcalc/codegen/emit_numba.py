@@ -1,25 +1,30 @@
-"""The fused backend: one parallel numba loop over the rows per kernel (extra ``symcalc[fast]``).
+"""The fused backend: one numba loop over the rows per kernel (extra ``symcalc[fast]``).
 
 The kernels are generated from the SAME stable rewrites and the SAME CSE pass as the NumPy
 backend (:func:`symcalc.codegen.ir.run_cse`); only the emitter differs. Where the NumPy code
 materializes one temporary array per subexpression, the fused kernel computes every
 subexpression of one row in registers and adds the row's value, gradient (and Hessian upper
-triangle) into per-block scalar accumulators: one pass over the data, no temporaries, both
-cores busy. Blocks of ``block_rows`` rows are spread over the threads with ``numba.prange``;
-each block writes its partial sums into its own row of a ``(blocks, outputs)`` array, so there
-are no races, and the blocks' sums are added at the end.
+triangle) into per-block scalar accumulators: one pass over the data, no temporaries.
+
+Each kernel sums blocks ``b0 .. b1-1`` of ``block_rows`` rows into its own rows of a
+``(blocks, outputs)`` array and returns the terms that do not depend on the rows; it is
+compiled serial (``nogil=True``: a quarter of the compile time of a ``parallel=True`` loop)
+and :class:`symcalc._threads.BlockRunner` spreads the blocks over threads when a call is big
+enough to gain from it. Blocks and their order are fixed, so results do not depend on the
+thread count. The generated module is cached on disk (:mod:`symcalc._kernel_cache`): a second
+process loads the machine code instead of compiling it.
 
 Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient (every
 symbol renamed: the legend comment says which is which)::
 
     # _p0 = 'w', _p1 = 'b', _d0 = 'x', _d1 = 'y'
-    @numba.njit(parallel=True, fastmath=False, cache=False, error_model="numpy")
-    def _value_and_grad(_theta, _cols, _n):
+    @numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy")
+    def _value_and_grad(_theta, _cols, _n, _b0, _b1, _parts):
         _p0 = _theta[0]
         _p1 = _theta[1]
         _col0 = _cols[0]
         ...
-        for _k in numba.prange(_nb):
+        for _k in range(_b0, _b1):
             ...
             for _i in range(_lo, _hi):
                 _d0 = _col0[_i]
@@ -27,20 +32,28 @@ symbol renamed: the legend comment says which is which)::
                 _t0 = -_d1*(_p1 + _d0*_p0)
                 _s0 += _softplus_e(_t0, _e0, _w0, _r0)
                 ...
+            _parts[_k, 0] = _s0
+            ...
+        _c = numpy.zeros(3)
+        return _c
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
+from .. import _kernel_cache
+from .._threads import BlockRunner
 from .._validate import check_int
 from ..errors import MissingDependencyError
-from .execution import exec_source
 from .ir import CSEPass, needed as needed_assignments
 from .printing import ShallowPrinter
 from .stable import Expit, LogAddExp0
@@ -52,15 +65,22 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
     ) from None
 
-__all__ = ["NumbaEmitter", "DEFAULT_BLOCK_ROWS", "exec_numba_source"]
+__all__ = ["NumbaEmitter", "DEFAULT_BLOCK_ROWS", "exec_numba_source", "compile_kernel", "run_kernel"]
 
-#: Rows per parallel block: big enough to amortize the loop set-up, small enough to balance.
+#: Rows per block: big enough to amortize the loop set-up, small enough to balance threads.
 DEFAULT_BLOCK_ROWS = 4096
-_JIT = '@numba.njit(parallel={parallel}, fastmath=False, cache=False, error_model="numpy")'
+#: ``_CACHE`` is set by :func:`symcalc._kernel_cache.load`: True when the module is a file.
+#: Up to this many sums per kernel are kept in local variables; more (the Hessian of 22 or
+#: more parameters) are added into ``_parts`` directly: 2x faster to compile at 496 sums
+#: (31 parameters), about 15% slower to run.
+_REGISTER_SUMS = 256
+#: ``contract`` only (fused multiply-adds: one rounding where there were two); no flag that
+#: assumes away NaN, inf or reorders sums.
+_JIT = '@numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy")'
 
 
 # ------------------------------------------------------------------------------- scalar helpers
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _expit(u: float) -> float:
     if u >= 0.0:
         return 1.0 / (1.0 + math.exp(-u))
@@ -68,14 +88,14 @@ def _expit(u: float) -> float:
     return e / (1.0 + e)
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _softplus(u: float) -> float:  # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))
     if u != u:
         return u
     return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _logaddexp(a: float, b: float) -> float:  # log(exp(a) + exp(b)) without overflow
     if a == b:  # also +-inf: no inf - inf
         return a + math.log(2.0)
@@ -83,17 +103,17 @@ def _logaddexp(a: float, b: float) -> float:  # log(exp(a) + exp(b)) without ove
     return m + math.log1p(math.exp(-abs(a - b)))
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _maximum(a: float, b: float) -> float:  # NaN-propagating, like numpy.maximum
     return a if (a >= b or a != a) else b
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _minimum(a: float, b: float) -> float:
     return a if (a <= b or a != a) else b
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _sign(u: float) -> float:
     if u > 0.0:
         return 1.0
@@ -102,7 +122,7 @@ def _sign(u: float) -> float:
     return u  # 0.0 or NaN
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _heaviside(u: float, at_zero: float) -> float:
     if u > 0.0:
         return 1.0
@@ -111,13 +131,13 @@ def _heaviside(u: float, at_zero: float) -> float:
     return at_zero if u == 0.0 else u
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _expit_e(u: float, e: float, r: float) -> float:
     """expit(u) given e = exp(-|u|) and r = 1/(1 + e) (branch-free select)."""
     return (1.0 if u >= 0.0 else e) * r
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def _softplus_e(u: float, e: float, w: float, r: float) -> float:
     """log(1 + exp(u)) = max(u, 0) + log1p(e), given e = exp(-|u|), w = 1 + e, r = 1/w.
 
@@ -188,6 +208,28 @@ def _share_exp(
 class _ScalarPrinter(ShallowPrinter, PythonCodePrinter):
     """Scalar (``math``-module) code that numba compiles; stable helpers for the rewrites."""
 
+    def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
+        """Sums of more than 4 terms as a balanced tree, ``((a + b) + (c + d)) + ...``: a
+        chain ``a + b + c + ...`` makes each row wait for one addition after another (31
+        features: 31 dependent additions, a third of the row's time); a tree has depth log2."""
+        if not 4 < len(e.args) <= 48:  # (longer sums are grouped by ShallowPrinter)
+            return super()._print_Add(e, order)
+        pos = [t for t in e.args if not t.could_extract_minus_sign()]
+        neg = [-t for t in e.args if t.could_extract_minus_sign()]
+        if not pos:
+            return f"-({self._tree(neg)})"
+        return self._tree(pos) + (f" - ({self._tree(neg)})" if neg else "")
+
+    def _tree(self, terms: list[sp.Expr]) -> str:
+        """``terms`` added pairwise (the outermost pair without parentheses)."""
+        if len(terms) == 1:
+            return self.parenthesize(terms[0], PRECEDENCE["Add"])
+        half = len(terms) // 2
+        return " + ".join(
+            f"({self._tree(part)})" if len(part) > 1 else self._tree(part)
+            for part in (terms[:half], terms[half:])
+        )
+
     def _print_sigmoid(self, e: sp.Expr) -> str:
         return f"_expit({self._print(e.args[0])})"
 
@@ -198,11 +240,15 @@ class _ScalarPrinter(ShallowPrinter, PythonCodePrinter):
         # max-subtracted, folded pairwise: log(exp(a) + exp(b)) = m + log1p(exp(-|a - b|))
         return self._fold("_logaddexp", e.args)
 
+    # The two helpers every logistic-type loss uses are printed inline (the formulas of
+    # _expit_e and _softplus_e): a call would be typed and compiled as a function of its own.
     def _print__ExpitE(self, e: sp.Expr) -> str:
-        return f"_expit_e({', '.join(self._print(a) for a in e.args)})"
+        u, ex, r = (self._print(a) for a in e.args)
+        return f"((1.0 if {u} >= 0.0 else {ex})*{r})"
 
     def _print__SoftplusE(self, e: sp.Expr) -> str:
-        return f"_softplus_e({', '.join(self._print(a) for a in e.args)})"
+        u, ex, w, r = (self._print(a) for a in e.args)
+        return f"(max({u}, 0.0) + (math.log({w}) - (({w} - 1.0) - {ex})*{r}))"
 
     def _print_Max(self, e: sp.Expr) -> str:
         return self._fold("_maximum", e.args)
@@ -238,57 +284,92 @@ def _emit_kernel(
 ) -> str:
     pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
     needed, outputs, dep = _share_exp(needed_assignments(cse, outputs), outputs, cse.data_dependent)
-    lines = [_JIT.format(parallel=bool(data)), f"def {name}(_theta, _cols, _n):"]
+    lines = [_JIT, f"def {name}(_theta, _cols, _n, _b0, _b1, _parts):"]
     lines += [f"    {p.name} = _theta[{i}]" for i, p in enumerate(params)]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(data))]
     lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
     parts = [_split(o, dep) for o in outputs]
     rowwise = [(j, d) for j, (d, _) in enumerate(parts) if d != 0]
-    lines.append(f"    _out = numpy.zeros({len(outputs)})")
-    if rowwise:
+    if rowwise:  # blocks b0..b1-1: one row of _parts each (no races between threads)
         lines += [
-            f"    _nb = (_n + {block_rows - 1}) // {block_rows}",
-            f"    _parts = numpy.zeros((_nb, {len(rowwise)}))",
-            "    _chunk = numba.set_parallel_chunksize(1)  # one block at a time: balances load",
-            "    for _k in numba.prange(_nb):",
+            "    for _k in range(_b0, _b1):",
             f"        _lo = _k * {block_rows}",
             f"        _hi = min(_lo + {block_rows}, _n)",
         ]
-        lines += [f"        _s{k} = 0.0" for k in range(len(rowwise))]
+        # few sums live in registers; many (a Hessian) are added straight into _parts, which
+        # compiles several times faster than hundreds of loop-carried variables
+        acc = [f"_s{k}" for k in range(len(rowwise))] if len(rowwise) <= _REGISTER_SUMS \
+            else [f"_parts[_k, {j}]" for j, _ in rowwise]
+        if len(rowwise) <= _REGISTER_SUMS:
+            lines += [f"        {a} = 0.0" for a in acc]
         lines.append("        for _i in range(_lo, _hi):")
         lines += [f"            {d.name} = _col{i}[_i]" for i, d in enumerate(data)]
         lines += [f"            {s.name} = {pr.doprint(r)}" for s, r in needed if s in dep]
-        lines += [f"            _s{k} += {pr.doprint(d)}" for k, (_, d) in enumerate(rowwise)]
-        lines += [f"        _parts[_k, {k}] = _s{k}" for k in range(len(rowwise))]
-        lines.append("    numba.set_parallel_chunksize(_chunk)")
-        lines += [f"    _out[{j}] = _parts[:, {k}].sum()" for k, (j, _) in enumerate(rowwise)]
-    lines += [f"    _out[{j}] += _n * ({pr.doprint(c)})" for j, (_, c) in enumerate(parts) if c != 0]
-    lines.append("    return _out")
+        lines += [f"            {a} += {pr.doprint(d)}" for a, (_, d) in zip(acc, rowwise)]
+        if len(rowwise) <= _REGISTER_SUMS:
+            lines += [f"        _parts[_k, {j}] = {a}" for a, (j, _) in zip(acc, rowwise)]
+    lines.append(f"    _c = numpy.zeros({len(outputs)})")  # the terms without rows
+    lines += [f"    _c[{j}] = _n * ({pr.doprint(c)})" for j, (_, c) in enumerate(parts) if c != 0]
+    lines.append("    return _c")
     return "\n".join(lines)
 
 
+_SALT: list[str] = []
+
+
 def exec_numba_source(source: str) -> dict[str, Any]:
-    """Execute generated kernel source with numba and the scalar helpers in scope."""
-    return exec_source(source, "numba", {"numba": numba, **_HELPERS})
+    """Execute generated kernel source with numba and the scalar helpers in scope, as a
+    module cached on disk (:func:`symcalc._kernel_cache.load`)."""
+    if not _SALT:  # the helpers the kernels call are part of what a cache entry depends on
+        _SALT.append("helpers " + hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
+    scope = {"math": math, "numpy": np, "numba": numba, **_HELPERS}
+    return _kernel_cache.load(source, scope, salt=_SALT[0]).__dict__
 
 
 def _signature(n_data: int) -> Any:
     arr = numba.types.float64[::1]
     cols = numba.types.UniTuple(arr, n_data) if n_data else numba.types.Tuple(())
-    return arr(arr, cols, numba.types.intp)
+    intp = numba.types.intp
+    return arr(arr, cols, intp, intp, intp, numba.types.float64[:, ::1])
+
+
+def compile_kernel(fn: Any, n_data: int) -> bool:
+    """Compile (or load from the disk cache) a generated kernel; True when it was loaded."""
+    return _kernel_cache.compile_kernel(fn, _signature(n_data))
+
+
+_RUNNERS: dict[Any, BlockRunner] = {}  # by symcalc.codegen.kernel.Kernel
+
+
+def run_kernel(kernel: Any, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: int
+               ) -> np.ndarray:
+    """Row sums of a numba kernel: serial or threaded, per call (see :mod:`symcalc._threads`)."""
+    runner = _RUNNERS.get(kernel)
+    if runner is None:  # first use in this process (e.g. on a Dask worker): compile or load
+        fn = kernel.function()
+        compile_kernel(fn, len(cols))
+        runner = _RUNNERS[kernel] = BlockRunner(fn, kernel.outputs, kernel.rows, kernel.threads)
+    cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
+    return runner(np.ascontiguousarray(theta, dtype=np.float64), cols, n)
 
 
 class NumbaEmitter:
-    """Emits fused parallel numba kernels (``loss.compile(backend="numba")``).
+    """Emits fused numba kernels (``loss.compile(backend="numba")``).
 
     Same methods, results and errors as the NumPy backend (equal within about 1e-12
-    relative: only the summation order differs); ``compile_time`` includes numba's
-    compilation of the value and value+gradient kernels.
+    relative: only the summation order differs). The value+gradient kernel is compiled when
+    the loss is (or loaded from the on-disk cache, see :mod:`symcalc._kernel_cache`); the
+    value-only and Hessian kernels on first use (logged at INFO), or up front with
+    ``compile(hessian=True)``. ``compile_time`` itemizes what was built.
 
     Parameters
     ----------
     block_rows : int, optional
-        Rows per parallel block (default :data:`DEFAULT_BLOCK_ROWS`).
+        Rows per block (default :data:`DEFAULT_BLOCK_ROWS`); blocks are the unit of work
+        threads share, and their sums are added in a fixed order.
+    threads : int, optional
+        At most this many threads per call (default: every core this process may use). Each
+        call runs serial unless its work is big enough to gain from threads.
 
     Examples
     --------
@@ -301,24 +382,29 @@ class NumbaEmitter:
 
     backend = "numba"
 
-    def __init__(self, block_rows: int | None = None) -> None:
+    def __init__(self, block_rows: int | None = None, threads: int | None = None) -> None:
         self.rows = (
             DEFAULT_BLOCK_ROWS if block_rows is None
             else check_int(block_rows, "block_rows", minimum=1)
         )
+        self.threads = None if threads is None else check_int(threads, "threads", minimum=1)
+
+    def kernel_options(self) -> dict[str, Any]:
+        """What every kernel handle of this emitter carries (see :class:`.kernel.Kernel`)."""
+        return {"threads": self.threads}
+
+    def prepare(self, fn: Any, n_data: int) -> bool:
+        """Compile a kernel (or load it from the disk cache); True when it was loaded."""
+        return compile_kernel(fn, n_data)
 
     def emit(
         self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
         params: list[sp.Symbol], data: list[sp.Symbol],
     ) -> tuple[str, dict[str, Any]]:
-        """Generate, execute and compile (numba) the kernels ``_<name>``."""
+        """Generate and execute the kernels ``_<name>`` (compiled by :meth:`prepare`)."""
         chunks = [
             _emit_kernel(f"_{k}", cse, outs, params, data, self.rows)
             for k, outs in kernels.items()
         ]
         source = "\n\n\n".join(chunks) + "\n"
-        namespace = exec_numba_source(source)
-        sig = _signature(len(data))
-        for k in kernels:  # compile now, so compile_time tells the truth
-            namespace[f"_{k}"].compile(sig)
-        return source, namespace
+        return source, exec_numba_source(source)

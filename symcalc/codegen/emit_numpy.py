@@ -88,6 +88,14 @@ class NumpyEmitter:
     def __init__(self, rows: int) -> None:
         self.rows = rows
 
+    def kernel_options(self) -> dict[str, Any]:
+        """What every kernel handle of this emitter carries (nothing more for NumPy)."""
+        return {}
+
+    def prepare(self, fn: Any, n_data: int) -> bool:
+        """NumPy kernels are ready once executed (nothing compiled, nothing cached)."""
+        return False
+
     def emit(
         self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
         params: list[sp.Symbol], data: list[sp.Symbol],

@@ -18,7 +18,6 @@ import weakref
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from .._safety import compile_generated
 from ..errors import NonFiniteError
@@ -69,6 +68,8 @@ def logsumexp(*xs: Any) -> Any:
 
 def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Execute generated ``source`` in a fresh namespace with numpy/scipy/math in scope."""
+    import scipy  # its submodules (scipy.special) load when the generated code first uses them
+
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict[str, Any] = {

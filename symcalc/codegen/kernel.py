@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from .._threads import limit_blas
 from .execution import NAMESPACES, exec_source
 
-__all__ = ["Kernel", "sum_chunks"]
+__all__ = ["Kernel", "sum_chunks", "BLAS_SERIAL_ROWS"]
+
+
+#: Above this many rows, NumPy kernels run with BLAS on one thread: their reductions are many
+#: small dot products, which OpenBLAS splits over threads above 10,000 elements, and waking
+#: its threads for each cost more than the products (measured: 128 ms instead of 3-7 ms at
+#: 32,768 rows, 8 features, on a loaded 2-core machine; 1.5-2.8 s instead of 0.12-0.16 s at
+#: 10^6 rows).
+BLAS_SERIAL_ROWS = 10_000
 
 
 def sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
                step: int) -> np.ndarray:
     """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums."""
-    with np.errstate(all="ignore"):
+    blas = limit_blas(1) if n > BLAS_SERIAL_ROWS else contextlib.nullcontext()
+    with np.errstate(all="ignore"), blas:
         if n <= step:
             return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
         total = None
@@ -39,6 +50,8 @@ class Kernel:
     source: str
     name: str
     rows: int  # chunk rows (numpy) or block rows (numba)
+    outputs: int = 0  # how many sums it returns
+    threads: int | None = None  # numba: at most this many threads per call (None: all cores)
 
     def function(self) -> Callable[..., Any]:
         key = (self.backend, self.source)
@@ -52,8 +65,8 @@ class Kernel:
         return NAMESPACES[key][self.name]
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
-        fn = self.function()
-        if self.backend == "numba":
-            cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
-            return fn(np.ascontiguousarray(theta), cols, n)
-        return sum_chunks(fn, theta, cols, n, self.rows)
+        if self.backend == "numba":  # serial or threaded, per call (symcalc._threads)
+            from .emit_numba import run_kernel
+
+            return run_kernel(self, theta, tuple(cols), n)
+        return sum_chunks(self.function(), theta, cols, n, self.rows)

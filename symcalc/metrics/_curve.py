@@ -5,7 +5,8 @@ positive counts at each distinct score. Floating-point sums depend on their orde
 scikit-learn's values to the last bit the weighted sums run over the samples in the order of
 a *stable* descending sort (tied scores keep their input order) and accumulate with
 ``cumsum``; the curve keeps the same points (:func:`drop_collinear`) and the area is the same
-trapezoid (:func:`scipy.integrate.trapezoid`). Unweighted counts are integers, exact in any
+trapezoid (NumPy's ``trapezoid``, the formula of :func:`scipy.integrate.trapezoid`, so
+importing this module does not import SciPy). Unweighted counts are integers, exact in any
 order, which allows a faster sort.
 """
 
@@ -16,12 +17,14 @@ import warnings
 from types import FrameType
 
 import numpy as np
-from scipy.integrate import trapezoid
 
 from ..errors import UndefinedMetricWarning
 from ._labels import UNDEFINED_ONE_CLASS
 
 __all__ = ["sorted_counts", "drop_collinear", "rates", "binary_auc", "warn_undefined"]
+
+#: The trapezoidal rule (``numpy.trapz`` before NumPy 2.0).
+trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 _NO_NEGATIVE = "No negative samples in y_true, false positive value should be meaningless"
 _NO_POSITIVE = "No positive samples in y_true, true positive value should be meaningless"

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 import sympy as sp
-from scipy.integrate import IntegrationWarning, quad
 
 from .._mpeval import mp_function
 from .._timeout import call_with_timeout
@@ -76,6 +75,8 @@ def _float_fn(expr: sp.Expr, var: sp.Symbol) -> Callable[[float], float]:
 
 
 def _quad(f: Callable[[float], float], lo: float, hi: float, **kw: object) -> Quadrature:
+    from scipy.integrate import IntegrationWarning, quad  # lazy: keeps `import symcalc` light
+
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always", IntegrationWarning)
         try:

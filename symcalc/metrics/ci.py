@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from .._validate import as_finite_float, as_rng, check_choice, check_int
 from ..errors import DataError, SymcalcError

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from .._validate import as_finite_float, check_choice
 from ..errors import DataError, SymcalcError
@@ -52,6 +51,8 @@ class AUCComparison(Result):
 
 
 def _p_value(z: float, alternative: str) -> float:
+    from scipy.special import ndtr  # lazy: keeps `import symcalc` light
+
     if alternative == "two-sided":
         return float(min(1.0, 2.0 * ndtr(-abs(z))))
     return float(ndtr(-z) if alternative == "greater" else ndtr(z))
@@ -134,6 +135,8 @@ def roc_auc_compare(
         z = difference / se
     else:  # both components agree sample by sample: no difference, or a certain one
         z = 0.0 if difference == 0 else math.copysign(math.inf, difference)
+    from scipy.special import ndtri
+
     half = float(ndtri(0.5 + level / 2.0)) * se
     spread = math.sqrt(cov[0, 0] * cov[1, 1])
     return AUCComparison(

@@ -2,8 +2,8 @@
 
 :func:`roc_curve` and :func:`roc_auc_score` validate their input (:mod:`._labels`) and feed
 one sorted core (:mod:`._curve`); multiclass and multilabel problems are averaged in
-:mod:`.multiclass`; :func:`auc` integrates any monotonic curve with
-:func:`scipy.integrate.trapezoid`.
+:mod:`.multiclass`; :func:`auc` integrates any monotonic curve by the trapezoidal rule
+(NumPy's, the formula of :func:`scipy.integrate.trapezoid`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.integrate import trapezoid
 
 from .._validate import as_finite_float, as_float_array, check_choice, describe
 from ..errors import DataError, ShapeError, SymcalcError
-from ._curve import binary_auc, drop_collinear, rates, sorted_counts
+from ._curve import binary_auc, drop_collinear, rates, sorted_counts, trapezoid
 from ._labels import (
     as_labels,
     as_scores,
@@ -106,7 +105,7 @@ def roc_curve(
 
 
 def auc(x: Any, y: Any) -> float:
-    """Area under a curve by the trapezoidal rule (:func:`scipy.integrate.trapezoid`).
+    """Area under a curve by the trapezoidal rule (as :func:`scipy.integrate.trapezoid`).
 
     Parameters
     ----------

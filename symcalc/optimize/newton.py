@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
@@ -27,6 +26,8 @@ _EPS = np.finfo(np.float64).eps
 def newton_direction(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, bool]:
     """The Newton direction ``-H^{-1} g`` for a positive definite ``H`` (``True``), or a
     descent direction from the eigenvalue-modified Hessian (``False``)."""
+    import scipy.linalg  # lazy: keeps `import symcalc` light
+
     if not np.isfinite(H).all():
         return -g, False
     try:

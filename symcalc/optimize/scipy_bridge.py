@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 
 from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
@@ -134,6 +133,8 @@ def scipy_loop(
         fun = obj.value
     if uses_hess:
         kwargs["hess"] = obj.hessian
+    import scipy.optimize  # lazy: keeps `import symcalc` light
+
     try:
         res = scipy.optimize.minimize(
             fun, x, method=method, callback=record, options=options, **kwargs
