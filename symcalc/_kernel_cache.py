@@ -33,6 +33,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ._safety import compile_generated
+
 __all__ = ["ENV_VAR", "cache_root", "kernel_dir", "load", "compile_kernel", "is_cached"]
 
 #: Environment variable naming the cache folder.
@@ -174,9 +176,10 @@ def _exec_module(name: str, text: str, namespace: dict[str, Any], path: Path | N
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     else:
         filename = str(path)
-        module.__file__ = filename
+    module.__file__ = filename  # also names the linecache entry of an in-memory module
     module._CACHE = path is not None
-    exec(compile(text, filename, "exec"), module.__dict__)  # noqa: S102 - symcalc's own code
+    code = compile_generated(text, filename)  # every name checked before anything runs
+    exec(code, module.__dict__)  # noqa: S102 - symcalc's own, audited code
     return module
 
 

@@ -251,6 +251,8 @@ def safe_lambdify(args: Sequence[sp.Symbol], expr: sp.Basic, modules: Any) -> Ca
 _GENERATED = re.compile(r"_[a-z][a-z0-9_]*\Z")
 _MODULES = frozenset({"numpy", "scipy", "math", "numba"})
 _BUILTINS = frozenset({"min", "max", "abs", "range", "float", "len"})
+#: Flags the kernel cache sets in a generated module (``cache=_CACHE`` in numba kernels).
+_FLAGS = frozenset({"_CACHE"})
 _METHODS = frozenset({"sum"})  # array methods the emitters call on generated arrays
 _FORBIDDEN_NODES = (
     ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Import,
@@ -274,7 +276,7 @@ def _audit_node(node: ast.AST, filename: str) -> None:
         raise refuse(f"contains a {type(node).__name__} node")
     if isinstance(node, ast.Name):
         ok = _generated(node.id) or (
-            isinstance(node.ctx, ast.Load) and node.id in _MODULES | _BUILTINS)
+            isinstance(node.ctx, ast.Load) and node.id in _MODULES | _BUILTINS | _FLAGS)
         if not ok:
             raise refuse(f"uses the name {node.id!r}")
     elif isinstance(node, ast.Attribute):

@@ -65,6 +65,8 @@ class MulticlassAUCInterval(_Interval):
 
 
 def _normal_ci(auc: float, variance: float, level: float) -> tuple[float, float]:
+    from scipy.special import ndtri  # lazy: keeps `import symcalc` light
+
     half = float(ndtri(0.5 + level / 2.0)) * np.sqrt(variance)
     return float(max(0.0, auc - half)), float(min(1.0, auc + half))
 
