@@ -45,6 +45,20 @@ from . import nn
 from .parsing import parse
 from .optimize import DescentResult, gradient_descent, minimize
 from .plotting import plot_contour, plot_gradient_field, plot_loss_curve
+from . import export
+
+#: Submodules loaded on first attribute access (their optional dependency is imported then).
+_LAZY_SUBMODULES = ("sklearn",)
+
+
+def __getattr__(name: str) -> object:
+    """``symcalc.sklearn`` is imported on first use, so ``import symcalc`` stays light and works
+    without scikit-learn."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "__version__",
@@ -98,4 +112,6 @@ __all__ = [
     "plot_loss_curve",
     "plot_contour",
     "plot_gradient_field",
+    # exports to JAX, PyTorch and C (also Loss.to_jax/to_torch/to_c)
+    "export",
 ]
