@@ -25,6 +25,7 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
 from .loss import Loss
 from .compile import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
@@ -71,6 +72,13 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # ML functions that stay folded (exact derivatives, stable code)
+    "sigmoid",
+    "softplus",
+    "log_sigmoid",
+    "relu",
+    "logsumexp",
+    "softmax",
     # symbolic loss and the compile path
     "Loss",
     "CompiledLoss",

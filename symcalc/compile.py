@@ -110,11 +110,15 @@ class _Shallow:
 class _Printer(_Shallow, SciPyPrinter):
     """SciPy printer with the stable helper functions (vectorized NumPy code)."""
 
-    def _print_Expit(self, e: sp.Expr) -> str:
+    def _print_sigmoid(self, e: sp.Expr) -> str:
         return f"scipy.special.expit({self._print(e.args[0])})"
 
-    def _print_LogAddExp0(self, e: sp.Expr) -> str:
+    def _print_softplus(self, e: sp.Expr) -> str:
         return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_logsumexp(self, e: sp.Expr) -> str:
+        args = ", ".join(self._print(a) for a in e.args)
+        return f"numpy.logaddexp({args})" if len(e.args) == 2 else f"_logsumexp({args})"
 
     def _print_Max(self, e: sp.Expr) -> str:
         return self._fold("numpy.maximum", e.args)
@@ -264,6 +268,16 @@ def _full(n: Any, v: float) -> np.ndarray:
     return np.full(n, v, dtype=np.float64)
 
 
+def _logsumexp(*xs: Any) -> Any:
+    """``log(sum(exp(x)))`` of several arrays, with their elementwise maximum subtracted."""
+    top = xs[0]
+    for x in xs[1:]:
+        top = np.maximum(top, x)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    total = sum(np.exp(x - shift) for x in xs)
+    return shift + np.log(total)
+
+
 def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -272,6 +286,7 @@ def _exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> 
         "scipy": scipy,
         "math": __import__("math"),
         "_full": _full,
+        "_logsumexp": _logsumexp,
         **(extra or {}),
     }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
