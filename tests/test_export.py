@@ -40,7 +40,7 @@ def _sig(u: sp.Expr) -> sp.Expr:
     return 1 / (1 + sp.exp(-u))
 
 
-# (id, expr, params, data symbols, data, theta): 20 losses, stable forms among them.
+# (id, expr, params, data symbols, data, theta): 22 losses, stable forms among them.
 CORPUS = [
     ("least_squares", r**2, [w, b], [x, y], DATA, [0.3, -0.2]),
     ("least_squares_sum", r**2, [w, b], [x, y], DATA, [0.3, -0.2]),
@@ -67,6 +67,11 @@ CORPUS = [
     ("erf_probit", (sp.erf(w * x + b) - y) ** 2, [w, b], [x, y], DATA, [0.3, 0.1]),
     ("atan_pow", sp.atan(w * x) ** 2 + sp.Abs(b) ** 3 * sp.pi, [w, b], [x], DATA, [0.7, -0.6]),
     ("rosenbrock", (1 - w) ** 2 + 100 * (b - w**2) ** 2, [w, b], [], {}, [-1.2, 1.0]),
+    ("ml_functions", sc.softplus(z) - y * z + sc.relu(w - b) ** 2 - sc.log_sigmoid(b * x2),
+     [w, b], [x, x2, y], BITS, [0.9, 0.3]),
+    ("softmax_xent", -sum(t * sp.log(p) for t, p in zip(
+        (y, x2, 1 - y - x2), sc.softmax(w * x, b * x, c))), [w, b, c], [x, x2, y], BITS,
+     [0.5, -0.5, 0.1]),
 ]
 IDS = [case[0] for case in CORPUS]
 
@@ -75,6 +80,10 @@ STABLE = [
     ("logistic_pm1", sp.log(1 + sp.exp(-y * z)), [w, b], [x, y], LABELS),
     ("logistic_softplus", sp.log(1 + sp.exp(z)) - y * z, [w, b], [x, y], BITS),
     ("bce_sigmoid", -y * sp.log(_sig(z)) - (1 - y) * sp.log(1 - _sig(z)), [w, b], [x, y], BITS),
+    ("sc_sigmoid_bce", -y * sp.log(sc.sigmoid(z)) - (1 - y) * sp.log(1 - sc.sigmoid(z)),
+     [w, b], [x, y], BITS),
+    ("softmax_xent", -sum(t * sp.log(p) for t, p in zip(
+        (y, 1 - y, sp.S.Zero), sc.softmax(z, -z, b))), [w, b], [x, y], BITS),
 ]
 BIG = [[1e3 / 3, 0.0], [-1e3 / 3, 0.0], [0.0, 1e3], [0.0, -1e3]]
 
@@ -278,7 +287,7 @@ def test_c_value_and_gradient_match_compiled(case, tmp_path) -> None:
     loss = LOSSES[name]
     dll = _build_c(loss, tmp_path)
     _assert_close(*_call_c(dll, loss, theta, data), _reference(loss, theta, data))
-    if name in ("logistic_pm1", "logistic_softplus", "bce_sigmoid"):
+    if name in ("logistic_pm1", "logistic_softplus", "bce_sigmoid", "ml_functions"):
         for big in BIG:
             value, grad = _call_c(dll, loss, big, data)
             assert math.isfinite(value) and np.isfinite(grad).all()

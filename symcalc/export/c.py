@@ -49,6 +49,20 @@ static double symcalc_softplus(double u)
     return u > 0.0 ? u + log1p(exp(-u)) : log1p(exp(u));
 }
 """,
+    "symcalc_logsumexp": """\
+static double symcalc_logsumexp(int k, const double *v)
+{
+    double top = v[0];
+    for (int j = 1; j < k; ++j) {
+        top = v[j] > top ? v[j] : top;
+    }
+    double total = 0.0;
+    for (int j = 0; j < k; ++j) {
+        total += exp(v[j] - top);
+    }
+    return top + log(total);
+}
+""",
 }
 
 
@@ -83,6 +97,15 @@ class _CPrinter(C99CodePrinter):
 
     def _print_relu(self, expr: sp.Expr) -> str:
         return f"fmax(0.0, {self._print(expr.args[0])})"
+
+    def _print_logsumexp(self, expr: sp.Expr) -> str:
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"symcalc_logsumexp({len(expr.args)}, (const double[]){{{args}}})"
+
+    def _print_Heaviside(self, expr: sp.Expr) -> str:
+        u = self._print(expr.args[0])
+        h0 = self._print(expr.args[1]) if len(expr.args) > 1 else "0.5"
+        return f"(({u}) > 0 ? 1.0 : (({u}) < 0 ? 0.0 : {h0}))"
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         value, cond = expr.args[-1]

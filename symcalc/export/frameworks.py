@@ -34,6 +34,7 @@ JAX_FUNCTIONS: dict[str, str] = {
     "erf": "jsp.erf", "erfc": "jsp.erfc", "gamma": "jsp.gamma", "loggamma": "jsp.gammaln",
     "Expit": "jax.nn.sigmoid", "sigmoid": "jax.nn.sigmoid", "LogAddExp0": "_softplus",
     "softplus": "_softplus", "log_sigmoid": "jax.nn.log_sigmoid", "relu": "jax.nn.relu",
+    "logsumexp": "_logsumexp", "Heaviside": "_heaviside",
     "maximum": "jnp.maximum", "minimum": "jnp.minimum", "where": "jnp.where",
 }
 
@@ -45,7 +46,8 @@ TORCH_FUNCTIONS: dict[str, str] = {
     "Abs": "torch.abs", "loggamma": "torch.lgamma",
     "Expit": "torch.sigmoid", "sigmoid": "torch.sigmoid", "LogAddExp0": "_softplus",
     "softplus": "_softplus", "log_sigmoid": "torch.nn.functional.logsigmoid",
-    "relu": "torch.relu", "maximum": "_maximum", "minimum": "_minimum", "where": "_where",
+    "relu": "torch.relu", "logsumexp": "_logsumexp", "Heaviside": "_heaviside",
+    "maximum": "_maximum", "minimum": "_minimum", "where": "_where",
 }
 
 
@@ -72,7 +74,14 @@ def _jax() -> _Framework:
         rows = jnp.broadcast_to(rows, (n,))
         return jnp.mean(rows) if how == "mean" else jnp.sum(rows)
 
-    namespace = {"jax": jax, "jnp": jnp, "jsp": jsp, "_softplus": lambda u: jnp.logaddexp(0.0, u)}
+    def logsumexp(*xs: Any) -> Any:
+        return jsp.logsumexp(jnp.stack(jnp.broadcast_arrays(*xs)), axis=0)
+
+    namespace = {
+        "jax": jax, "jnp": jnp, "jsp": jsp, "_logsumexp": logsumexp,
+        "_softplus": lambda u: jnp.logaddexp(0.0, u),
+        "_heaviside": lambda u, h0=0.5: jnp.heaviside(u, h0),
+    }
     return _Framework("JAX", JAX_FUNCTIONS, namespace, jnp.asarray, reduce)
 
 
@@ -105,8 +114,15 @@ def _torch() -> _Framework:
         rows = rows.broadcast_to((n,))
         return rows.mean() if how == "mean" else rows.sum()
 
+    def logsumexp(*xs: Any) -> Any:
+        return torch.logsumexp(torch.stack(torch.broadcast_tensors(*tensors(*xs))), dim=0)
+
+    def heaviside(u: Any, h0: Any = 0.5) -> Any:
+        return torch.heaviside(*tensors(u, h0))
+
     namespace = {
-        "torch": torch, "_softplus": softplus, "_where": where,
+        "torch": torch, "_softplus": softplus, "_where": where, "_logsumexp": logsumexp,
+        "_heaviside": heaviside,
         "_maximum": lambda a, b: torch.maximum(*tensors(a, b)),
         "_minimum": lambda a, b: torch.minimum(*tensors(a, b)),
     }

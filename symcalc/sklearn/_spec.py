@@ -22,6 +22,7 @@ import sympy as sp
 
 from .._validate import as_symbol_tuple, describe
 from ..errors import SymbolError, SymcalcError
+from ..functions import sigmoid, softplus
 from ..loss import Loss
 from ..parsing import parse
 
@@ -51,7 +52,7 @@ class Spec:
 def linear_spec(kind: str, n_features: int) -> Spec:
     """The built-in model for ``n_features`` columns: ``z = w1*x1 + ... + wm*xm + b`` with an
     L2 term ``alpha * sum(w_j**2)``; least squares with ``output = z`` (``kind="regressor"``)
-    or the logistic loss ``log(1 + exp(z)) - y*z`` with ``output = sigmoid(z)``
+    or the logistic loss ``softplus(z) - y*z`` with ``output = sigmoid(z)``
     (``kind="classifier"``)."""
     xs = sp.symbols(f"x1:{n_features + 1}", real=True)
     ws = sp.symbols(f"w1:{n_features + 1}", real=True)
@@ -59,7 +60,7 @@ def linear_spec(kind: str, n_features: int) -> Spec:
     z = sum((wj * xj for wj, xj in zip(ws, xs)), sp.S.Zero) + b
     penalty = alpha * sum((wj**2 for wj in ws), sp.S.Zero)
     if kind == "classifier":
-        expr, output = sp.log(1 + sp.exp(z)) - y * z + penalty, 1 / (1 + sp.exp(-z))
+        expr, output = softplus(z) - y * z + penalty, sigmoid(z)
     else:
         expr, output = (y - z) ** 2 + penalty, z
     loss = Loss(expr, params=[*ws, b], data=[*xs, y, alpha])
