@@ -53,7 +53,7 @@ class ExportPrinter(StrPrinter):
         if isinstance(expr, sp.Symbol) and not GENERATED_NAME.match(expr.name):
             raise SymcalcError(f"internal: symbol {expr.name!r} was not renamed before export")
         if isinstance(expr, _PLAIN):
-            return super()._print(expr, **kwargs)
+            return str(super()._print(expr, **kwargs))
         if isinstance(expr, sp.Piecewise):
             return self._piecewise(expr)
         if isinstance(expr, (sp.Max, sp.Min)):
@@ -89,7 +89,7 @@ class ExportPrinter(StrPrinter):
             return f"{self.functions['sqrt']}({self._print(expr.base)})"
         if expr.exp == -sp.S.Half:
             return f"1/{self.functions['sqrt']}({self._print(expr.base)})"
-        return super()._print_Pow(expr, rational)
+        return str(super()._print_Pow(expr, rational))
 
     def _print_Equality(self, expr: sp.Eq) -> str:
         return f"({self._print(expr.lhs)} == {self._print(expr.rhs)})"

@@ -75,7 +75,7 @@ class _CPrinter(C99CodePrinter):
     def _print_Symbol(self, expr: sp.Symbol) -> str:
         if not _GENERATED.match(expr.name):
             raise SymcalcError(f"internal: symbol {expr.name!r} was not renamed before export")
-        return expr.name
+        return str(expr.name)
 
     def _print_NumberSymbol(self, expr: sp.Expr) -> str:
         return repr(float(expr))  # a literal: M_PI and friends are not C99

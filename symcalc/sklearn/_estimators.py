@@ -337,11 +337,11 @@ class LossEstimator(BaseEstimator):
         out = np.array(rows)
         if np.isnan(out).any():
             i = int(np.argmax(np.isnan(out).any(axis=0)))
-            raise NonFiniteError(f"predict is NaN at row {i} of X: the predict expression is "
+            raise NonFiniteError(f"predict is NaN at row {i} of X: the output expression is "
                                  "undefined there")
         return out if len(rows) > 1 else out[0]
 
-    def predict(self, X: Any) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: Any) -> np.ndarray:
         """The ``output`` expression at the fitted parameters, one value per row of ``X``."""
         return self._outputs(X)
 
@@ -389,9 +389,8 @@ class LossClassifier(ClassifierMixin, LossEstimator):
     Parameters
     ----------
     target_values : tuple of two floats
-        The target symbol's value for the negative and the positive class.
-    **kwargs
-        As :class:`LossEstimator`.
+        The target symbol's value for the negative and the positive class. The other
+        parameters are those of :class:`LossEstimator`.
 
     Examples
     --------
@@ -461,12 +460,14 @@ class LossClassifier(ClassifierMixin, LossEstimator):
             return np.column_stack([1 - p[0], p[0]])
         total = p.sum(axis=0)
         flat = total == 0  # every one-vs-rest model says "not mine": uniform
-        return np.where(flat, 1 / p.shape[0], p / np.where(flat, 1, total)).T
+        proba: np.ndarray = np.where(flat, 1 / p.shape[0], p / np.where(flat, 1, total)).T
+        return proba
 
-    def predict(self, X: Any) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row (ties go to the earlier class)."""
         proba = self.predict_proba(X)  # first: it checks that the estimator is fitted
-        return self.classes_[np.argmax(proba, axis=1)]
+        labels: np.ndarray = self.classes_[np.argmax(proba, axis=1)]
+        return labels
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

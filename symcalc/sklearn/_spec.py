@@ -105,6 +105,9 @@ def _spec(loss_key: Hashable, output_key: Hashable, features_key: Hashable,
             )
         taken = {s.name for s in features} | set(hyper_names)
         taken |= {target[0].name} if target else set()
+        if not isinstance(loss_key, (str, sp.Expr)):
+            raise SymcalcError(f"loss must be a symcalc.Loss, a SymPy expression or a formula "
+                               f"string; got {describe(loss_key)}")
         expr = parse(loss_key) if isinstance(loss_key, str) else loss_key
         free = sorted(expr.free_symbols, key=lambda s: s.name)
         params = tuple(s for s in free if s.name not in taken)
