@@ -86,3 +86,22 @@ def test_the_hook_puts_every_notebook_in_the_tutorials() -> None:
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert [next(iter(t.values())) for t in tutorials] == [f"notebooks/{n}" for n in notebooks]
     assert next(iter(tutorials[0])) == "1 · Derivatives → gradient descent"
+
+
+def _python_blocks(page: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+GUIDE_BLOCKS = [(page, i, code) for page in ("migration.md", "ecosystem.md")
+                for i, code in enumerate(_python_blocks(page))]
+
+
+@pytest.mark.parametrize("page, index, code", GUIDE_BLOCKS,
+                         ids=[f"{p}-{i}" for p, i, _ in GUIDE_BLOCKS])
+def test_guide_examples_run(page: str, index: int, code: str) -> None:
+    """The guides' examples run as written (their optional frameworks permitting)."""
+    for module in ("sklearn", "torch", "jax"):
+        if re.search(rf"^\s*(import|from) {module}\b", code, re.M):
+            pytest.importorskip(module)
+    exec(compile(code, f"{page}[{index}]", "exec"), {})  # noqa: S102 - our own docs
