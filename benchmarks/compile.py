@@ -116,7 +116,7 @@ def _value_and_grad_table(quick: bool) -> str:
         compile_s["symcalc numba"] = g.compile_time
         cands["symcalc numba"] = lambda: g.evaluate(theta, Pg)
     args = [p["ws"], p["xs"], p["ys"]]
-    exprs = [loss.expr, *loss.gradient()]
+    exprs = [loss.expr, *loss.gradient(form="raw")]
     cols = [data[f"x{i}"] for i in range(8)]
     for cse in (False, True):
         start = time.perf_counter()
@@ -153,7 +153,7 @@ def _poly_loss(p: int) -> Any:
 def _derive_compile_table(quick: bool) -> str:
     from sympy.core.cache import clear_cache
 
-    from symcalc import _symengine
+    from symcalc.codegen import symengine_bridge as _symengine
 
     sizes = (4, 16) if quick else (4, 16, 64, 256)
     rows = []

@@ -27,7 +27,7 @@ from .errors import (
 )
 from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
 from .loss import Loss
-from .compile import CompiledLoss, PreparedData
+from .codegen import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
 from .explain import Derivation, explain
 from . import datasets

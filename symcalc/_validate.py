@@ -31,7 +31,6 @@ __all__ = [
     "bind_data",
     "data_keys",
     "as_theta",
-    "as_expr",
     "resolve_symbol",
 ]
 
@@ -315,32 +314,6 @@ def as_theta(theta: Any, params: Sequence[sp.Symbol], name: str = "theta") -> np
             f"{[str(s) for s in params]})"
         )
     return arr
-
-
-def as_expr(value: Any, name: str = "expr", *, symbols: Any = None) -> sp.Expr:
-    """A real SymPy expression from an expression, a real number or a formula string.
-
-    Strings go through the safe parser :func:`symcalc.parse` (never ``eval``); ``symbols``
-    binds names in the text to given Symbols.
-    """
-    if isinstance(value, str):
-        from .parsing import parse
-
-        return parse(value, symbols=symbols)
-    if isinstance(value, sp.Basic):
-        pass  # SymPy numbers register as numbers.Real: keep them exact
-    elif isinstance(value, (numbers.Real, np.number)) and not isinstance(value, (bool, np.bool_)):
-        if isinstance(value, np.complexfloating):
-            raise SymcalcError(f"{name} must be real; got the complex number {value!r}")
-        return sp.Float(value) if isinstance(value, (float, np.floating)) else sp.Integer(int(value))
-    if isinstance(value, complex):
-        raise SymcalcError(f"{name} must be real; got the complex number {value!r}")
-    if not isinstance(value, sp.Expr) or isinstance(value, sp.MatrixBase):
-        raise SymcalcError(
-            f"{name} must be a SymPy expression, a number or a formula string; got "
-            f"{describe(value)} of type {type(value).__name__}"
-        )
-    return value
 
 
 def resolve_symbol(var: Any, expr: sp.Basic, name: str = "var") -> sp.Symbol:

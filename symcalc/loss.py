@@ -4,7 +4,7 @@
 trained and which symbols are data columns. The total loss is the mean (or sum) of the
 per-sample loss over the rows of the data. Derivatives are exact SymPy expressions, computed
 once and cached; :meth:`Loss.compile` turns them into fast NumPy code (see
-:mod:`symcalc.compile`).
+:mod:`symcalc.codegen`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ._symengine import derivatives
+from .codegen.symengine_bridge import derivatives
+from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
 from .errors import SymbolError, SymcalcError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compile import CompiledLoss
+    from .codegen import CompiledLoss
     from .export import CSource, ExportedLoss
     from .testing import GradientCheck
 
 __all__ = ["Loss"]
 
 SymbolLike = sp.Symbol | str
+_FORMS = ("readable", "raw")
+_FALLBACK_NOTE = "raw form: the readable one did not fit in its time budget"
 
 
 def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
@@ -90,7 +93,7 @@ class Loss:
     >>> w, b, x, y = sp.symbols("w b x y")
     >>> loss = Loss((w*x + b - y)**2, params=[w, b], data=[x, y])
     >>> loss.partial(b)
-    2*b + 2*w*x - 2*y
+    2*(b + w*x - y)
     >>> Loss("(w*x + b - y)^2", params=["w", "b"], data=["x", "y"]).params
     (w, b)
     """
@@ -122,6 +125,9 @@ class Loss:
         self._check_roles()
         self._gradient: sp.Matrix | None = None
         self._hessian: sp.Matrix | None = None
+        self._readable: sp.Matrix | None = None
+        self._readable_hessian: sp.Matrix | None = None
+        self._readable_note = ""
         self._compiled: dict[tuple, CompiledLoss] = {}
 
     def _check_roles(self) -> None:
@@ -146,20 +152,65 @@ class Loss:
             )
 
     # ----------------------------------------------------------------------------- derivatives
-    def gradient(self) -> sp.Matrix:
-        """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached)."""
+    def gradient(self, *, form: str = "readable") -> sp.Matrix:
+        """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached).
+
+        Parameters
+        ----------
+        form : {"readable", "raw"}, keyword-only
+            ``"readable"`` (default): ``sigmoid``/``softplus``/``softmax``/``logsumexp``
+            recognised and kept folded, common factors pulled out (``x1*(sigmoid(z) - y)``,
+            ``2*(w*x + b - y)``), exactly equal to the raw form. ``"raw"``: the plain
+            ``sympy.diff`` output. A gradient too large to tidy within the time budget
+            (one CPU second) comes back raw.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> w, b, x, y = sp.symbols("w b x y")
+        >>> loss = Loss(sp.log(1 + sp.exp(w*x + b)) - y*(w*x + b), params=[w, b], data=[x, y])
+        >>> loss.gradient().T
+        Matrix([[x*(-y + sigmoid(b + w*x)), -y + sigmoid(b + w*x)]])
+        >>> loss.gradient(form="raw")[1]
+        -y + exp(b + w*x)/(exp(b + w*x) + 1)
+        """
+        if check_choice(form, _FORMS, "form") == "raw":
+            return self._raw_gradient()
+        if self._readable is None:
+            raw = self._raw_gradient()
+            entries = readable_gradient(list(raw))
+            self._readable_note = "" if entries is not None else _FALLBACK_NOTE
+            self._readable = raw if entries is None else sp.Matrix(entries)
+        return self._readable
+
+    def _raw_gradient(self) -> sp.Matrix:
         if self._gradient is None:
             self._gradient = sp.Matrix(derivatives(self.expr, self.params))
         return self._gradient
 
-    def partial(self, param: SymbolLike) -> sp.Expr:
-        """The per-sample partial derivative with respect to one parameter."""
-        return self.gradient()[self._index(param)]
+    def partial(self, param: SymbolLike, *, form: str = "readable") -> sp.Expr:
+        """The per-sample partial derivative with respect to one parameter (``form`` as in
+        :meth:`gradient`)."""
+        return self.gradient(form=form)[self._index(param)]
 
-    def hessian(self) -> sp.Matrix:
-        """Symmetric Matrix of second partials (upper triangle derived once, mirrored)."""
-        if self._hessian is None:
+    def hessian(self, *, form: str = "readable") -> sp.Matrix:
+        """Symmetric Matrix of second partials (upper triangle derived once, mirrored).
+
+        ``form="readable"`` (default) differentiates the readable gradient, so ``sigmoid``
+        stays folded (``x1*x2*sigmoid(z)*(1 - sigmoid(z))``); ``form="raw"`` differentiates
+        the raw one. Both are exactly equal.
+        """
+        if check_choice(form, _FORMS, "form") == "raw":
+            return self._raw_hessian()
+        if self._readable_hessian is None:
             grad = self.gradient()
+            h = None if self._readable_note else readable_hessian(list(grad), self.params)
+            self._readable_hessian = self._raw_hessian() if h is None else h
+        return self._readable_hessian
+
+    def _raw_hessian(self) -> sp.Matrix:
+        if self._hessian is None:
+            grad = self._raw_gradient()
             p = len(self.params)
             h = sp.zeros(p, p)
             for i in range(p):
@@ -180,26 +231,40 @@ class Loss:
         )
 
     # ----------------------------------------------------------------------------- display
+    def display(self, *, hessian: bool = False) -> DerivativeDisplay:
+        """The loss and its gradient as a textbook shows them (text via ``print``, LaTeX in
+        Jupyter).
+
+        Shared inner expressions are named once (``z = w1*x1 + w2*x2 + b``), partials that
+        share a structure are grouped (``d/dw_j = x_j*(sigmoid(z) - y)   for j = 1..30``),
+        and terms are ordered the way ``params`` lists the parameters.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> w, b, x, y = sp.symbols("w b x y")
+        >>> print(Loss((w*x + b - y)**2, params=[w, b], data=[x, y]).display())
+        loss = (w*x + b - y)**2
+        d/dw = 2*x*(w*x + b - y)
+        d/db = 2*(w*x + b - y)
+        """
+        grad = self.gradient()
+        h = self.hessian() if hessian else None
+        return display(self.expr, self.params, list(grad), has_data=bool(self.data),
+                       reduce=self.reduce, hessian=h, note=self._readable_note)
+
     def latex(self, *, gradient: bool = True) -> str:
-        r"""LaTeX of the loss (and its gradient) as an ``aligned`` block.
+        r"""LaTeX of the loss (and its readable gradient) as an ``aligned`` block.
 
         >>> import sympy as sp
         >>> w, x = sp.symbols("w x")
         >>> print(Loss(w**2 * x, params=[w], data=[x]).latex(gradient=False))
         \begin{aligned}\mathcal{L}(w) &= \frac{1}{N}\sum_{i=1}^{N} \ell_i, \quad \ell = w^{2} x\end{aligned}
         """
-        args = ", ".join(sp.latex(p) for p in self.params)
-        if self.data:
-            total = r"\frac{1}{N}\sum_{i=1}^{N}" if self.reduce == "mean" else r"\sum_{i=1}^{N}"
-            lines = [rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(self.expr)}"]
-            top = r"\ell"
-        else:
-            lines = [rf"\mathcal{{L}}({args}) &= {sp.latex(self.expr)}"]
-            top = r"\mathcal{L}"
         if gradient:
-            for p, g in zip(self.params, self.gradient()):
-                lines.append(rf"\frac{{\partial {top}}}{{\partial {sp.latex(p)}}} &= {sp.latex(g)}")
-        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+            return self.display().latex()
+        return display(self.expr, self.params, [], has_data=bool(self.data),
+                       reduce=self.reduce).latex()
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
@@ -215,9 +280,9 @@ class Loss:
         """Compile value, gradient (and, lazily, Hessian) into fast numeric code.
 
         The result is cached: compiling again with the same options returns the same object.
-        See :func:`symcalc.compile.compile_loss` for the options.
+        See :func:`symcalc.codegen.compile_loss` for the options.
         """
-        from .compile import compile_loss
+        from .codegen import compile_loss
 
         key = (backend, tuple(sorted(options.items())))
         if key not in self._compiled:

@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import symcalc as sc
-from symcalc import _symengine
+from symcalc.codegen import symengine_bridge as _symengine
 from symcalc.errors import MissingDependencyError, NonFiniteError, ShapeError, SymcalcError
 from symcalc.testing import numeric_gradient
 
@@ -140,7 +140,7 @@ def test_numba_bad_block_rows():
 
 def test_missing_numba_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    monkeypatch.delitem(sys.modules, "symcalc._numba", raising=False)
+    monkeypatch.delitem(sys.modules, "symcalc.codegen.emit_numba", raising=False)
     with pytest.raises(MissingDependencyError, match=r"pip install 'symcalc\[fast\]'"):
         sc.Loss(w**2, params=[w]).compile(backend="numba")
 
@@ -285,7 +285,7 @@ def test_dask_bad_input(dask_data):
 
 
 def test_missing_dask_names_the_extra(monkeypatch):
-    from symcalc import _dask
+    from symcalc.codegen import dask_blocks as _dask
 
     monkeypatch.setitem(sys.modules, "dask", None)
     monkeypatch.setitem(sys.modules, "dask.array", None)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symcalc as sc
-from symcalc.compile import compile_elementwise
+from symcalc.codegen import compile_elementwise
 from symcalc.errors import DataError, NonFiniteError, ShapeError, SymbolError, SymcalcError
 from symcalc.testing import numeric_gradient, numeric_hessian, relative_error
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import sympy as sp
 
+from symcalc._expressions import as_expr
 from symcalc._validate import (
-    as_expr,
     as_finite_float,
     as_float_array,
     as_rng,

@@ -19,7 +19,8 @@ import numpy as np
 import sympy as sp
 
 from .._timeout import call_with_timeout
-from .._validate import as_expr, check_choice, check_positive, describe, resolve_symbol
+from .._expressions import as_expr
+from .._validate import check_choice, check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
 from .sequence import analyze_sequence

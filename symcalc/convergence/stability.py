@@ -130,7 +130,7 @@ def stable_learning_rate(
             f"loss must be a symcalc.Loss; got {describe(loss)} of type {type(loss).__name__}"
         )
     compiled = loss.compile()
-    hess_sym = loss.hessian()
+    hess_sym = loss.hessian(form="raw")
     params = set(loss.params)
     p = len(loss.params)
     if not (hess_sym.free_symbols & params):

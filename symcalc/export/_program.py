@@ -1,7 +1,7 @@
 """What every export prints: the loss's stable expressions with every symbol renamed.
 
-The expressions are the ones the compile path evaluates (:func:`symcalc._stable.stabilize` of
-the loss and of its exact gradient), so an export computes the same numbers, with the same
+The expressions are the ones the compile path evaluates (:func:`symcalc.codegen.stable.stabilize`
+of the loss and of its exact, raw gradient), so an export computes the same numbers, with the same
 overflow-free forms. Symbols are replaced by generated identifiers (``_p0, _p1, ...`` for
 parameters, ``_d0, ...`` for data) before printing: a user's symbol name never reaches
 generated source.
@@ -13,7 +13,7 @@ from typing import Protocol
 
 import sympy as sp
 
-from .._stable import stabilize
+from ..codegen.stable import stabilize
 
 __all__ = ["LossLike", "stable_value", "stable_value_and_grad", "renaming"]
 
@@ -26,7 +26,7 @@ class LossLike(Protocol):
     data: tuple[sp.Symbol, ...]
     reduce: str
 
-    def gradient(self) -> sp.Matrix: ...
+    def gradient(self, *, form: str = ...) -> sp.Matrix: ...
 
 
 def renaming(loss: LossLike) -> dict[sp.Symbol, sp.Symbol]:
@@ -46,5 +46,5 @@ def stable_value(loss: LossLike) -> tuple[sp.Expr, list[str]]:
 def stable_value_and_grad(loss: LossLike) -> tuple[list[sp.Expr], list[str]]:
     """``[loss, d/dp0, d/dp1, ...]`` per sample in stable form, renamed; argument names."""
     names = renaming(loss)
-    exprs, _ = stabilize([loss.expr, *loss.gradient()])
+    exprs, _ = stabilize([loss.expr, *loss.gradient(form="raw")])
     return [e.xreplace(names) for e in exprs], [s.name for s in names.values()]

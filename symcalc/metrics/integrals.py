@@ -13,7 +13,8 @@ import sympy as sp
 from scipy.integrate import IntegrationWarning, quad
 
 from .._timeout import call_with_timeout
-from .._validate import as_expr, check_positive, describe, resolve_symbol
+from .._expressions import as_expr
+from .._validate import check_positive, describe, resolve_symbol
 from ..errors import SymbolError, SymbolicTimeout, SymcalcError
 from ..results import Result
 

@@ -6,34 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import as_theta, describe
-from ..compile import CompiledLoss, PreparedData
-from ..errors import SymcalcError
-from ..loss import Loss
+from ..codegen.compiled import setup
 
 __all__ = ["setup", "Counter", "best_index", "trim_history"]
-
-
-def setup(loss: Any, data: Any, x0: Any, backend: str) -> tuple[CompiledLoss, PreparedData, np.ndarray]:
-    """Compile ``loss`` (cached by :meth:`Loss.compile`), prepare ``data`` once, resolve ``x0``.
-
-    ``loss`` may be a :class:`~symcalc.Loss` or an already compiled loss; ``x0`` an array in
-    parameter order, a ``{Symbol or name: value}`` mapping naming every parameter, or ``None``
-    for zeros.
-    """
-    if isinstance(loss, Loss):
-        f = loss.compile(backend=backend)
-    elif hasattr(loss, "evaluate") and hasattr(loss, "prepare") and hasattr(loss, "params"):
-        f = loss
-    else:
-        raise SymcalcError(
-            f"loss must be a symcalc.Loss (e.g. sc.Loss(expr, params=[...], data=[...])) or a "
-            f"compiled loss; got {describe(loss)} of type {type(loss).__name__}"
-        )
-    params = f.params
-    x = np.zeros(len(params)) if x0 is None else as_theta(x0, params, "x0")
-    prepared = f.prepare(data)
-    return f, prepared, np.array(x, dtype=np.float64)
 
 
 class Counter:

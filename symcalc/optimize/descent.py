@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import as_rng, check_choice, check_int, check_positive, describe
-from ..compile import CompiledLoss, PreparedData
+from ..codegen import CompiledLoss, PreparedData
 from ..errors import SymcalcError
 from ..optimizers import OPTIMIZERS, Adam, Optimizer, get_optimizer
 from ._common import Counter, best_index, setup, trim_history

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..compile import CompiledLoss, PreparedData
+from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
 
 __all__ = ["newton_loop"]

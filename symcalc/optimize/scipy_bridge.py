@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from ..compile import CompiledLoss, PreparedData
+from ..codegen import CompiledLoss, PreparedData
 from ._common import Counter
 
 __all__ = ["SCIPY_METHODS", "scipy_loop"]

@@ -17,7 +17,8 @@ from ..errors import SymbolError, SymcalcError
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..optimize import DescentResult
+#: A :class:`symcalc.DescentResult` (not imported: optimize results import these plots)
+DescentResult = Any
 
 __all__ = ["plot_loss_curve", "plot_contour", "plot_gradient_field"]
 
@@ -76,7 +77,7 @@ def plot_loss_curve(result: DescentResult | Sequence[float], ax: Axes | None = N
 # ------------------------------------------------------------------------- 2-D slices
 def _slice(loss: Any, data: Any, result: Any, params: Any, center: Any) -> tuple:
     """Compiled loss, prepared data, the two parameter indices and the centre point."""
-    from ..optimize._common import setup
+    from ..codegen.compiled import setup
 
     x0 = center if center is not None else (result.x if result is not None else None)
     f, prepared, x = setup(loss, data, x0, "numpy")

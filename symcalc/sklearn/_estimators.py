@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from .._validate import as_theta, describe
-from ..compile import compile_elementwise
+from ..codegen import compile_elementwise
 from ..errors import DataError, NonFiniteError, ShapeError, SymbolError, SymcalcError
 from ..optimize import DescentResult, gradient_descent, minimize
 from ..optimize.minimize import MINIMIZE_METHODS

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from .functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
+from ..functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 __all__ = ["Expit", "LogAddExp0", "stabilize", "RULES"]
 

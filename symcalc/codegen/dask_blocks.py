@@ -6,7 +6,7 @@ any data. Each evaluation sends one task per block: the block's columns go throu
 generated kernel as in-memory data (NumPy or numba), which returns the block's row sums; the
 partial sums and row counts are added on the client. Whatever scheduler is active runs the
 tasks: threads by default, or a ``dask.distributed`` cluster once a ``Client`` exists. The
-kernel travels as its generated source text (see ``symcalc.compile._Kernel``), so workers in
+kernel travels as its generated source text (see :class:`symcalc.codegen.kernel.Kernel`), so workers in
 other processes or machines rebuild it once and need only symcalc installed.
 
 Non-finite data is found through the result: a block whose partial sums are not finite is
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .compile import PreparedData
-from .errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
+from ..errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
+from .data import PreparedData
 
 __all__ = ["DaskData", "prepare_dask", "evaluate_blocks"]
 

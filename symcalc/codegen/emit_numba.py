@@ -1,7 +1,7 @@
 """The fused backend: one parallel numba loop over the rows per kernel (extra ``symcalc[fast]``).
 
 The kernels are generated from the SAME stable rewrites and the SAME CSE pass as the NumPy
-backend (:func:`symcalc.compile._run_cse`); only the emitter differs. Where the NumPy code
+backend (:func:`symcalc.codegen.ir.run_cse`); only the emitter differs. Where the NumPy code
 materializes one temporary array per subexpression, the fused kernel computes every
 subexpression of one row in registers and adds the row's value, gradient (and Hessian upper
 triangle) into per-block scalar accumulators: one pass over the data, no temporaries, both
@@ -36,10 +36,12 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ._stable import Expit, LogAddExp0
-from .compile import _CSE, CompiledLoss, _exec_source, _needed, _Shallow
-from .errors import MissingDependencyError
-from ._validate import check_int
+from .._validate import check_int
+from ..errors import MissingDependencyError
+from .execution import exec_source
+from .ir import CSEPass, needed as needed_assignments
+from .printing import ShallowPrinter
+from .stable import Expit, LogAddExp0
 
 try:
     import numba
@@ -48,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
     ) from None
 
-__all__ = ["NumbaCompiledLoss", "DEFAULT_BLOCK_ROWS", "exec_numba_source"]
+__all__ = ["NumbaEmitter", "DEFAULT_BLOCK_ROWS", "exec_numba_source"]
 
 #: Rows per parallel block: big enough to amortize the loop set-up, small enough to balance.
 DEFAULT_BLOCK_ROWS = 4096
@@ -181,7 +183,7 @@ def _share_exp(
     return out, [o.xreplace(swap) for o in outputs], dependent
 
 
-class _ScalarPrinter(_Shallow, PythonCodePrinter):
+class _ScalarPrinter(ShallowPrinter, PythonCodePrinter):
     """Scalar (``math``-module) code that numba compiles; stable helpers for the rewrites."""
 
     def _print_sigmoid(self, e: sp.Expr) -> str:
@@ -229,11 +231,11 @@ def _split(e: sp.Expr, dependent: set[sp.Symbol]) -> tuple[sp.Expr, sp.Expr]:
 
 
 def _emit_kernel(
-    name: str, cse: _CSE, outputs: list[sp.Expr], params: list[sp.Symbol],
+    name: str, cse: CSEPass, outputs: list[sp.Expr], params: list[sp.Symbol],
     data: list[sp.Symbol], block_rows: int,
 ) -> str:
     pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
-    needed, outputs, dep = _share_exp(_needed(cse, outputs), outputs, cse.data_dependent)
+    needed, outputs, dep = _share_exp(needed_assignments(cse, outputs), outputs, cse.data_dependent)
     lines = [_JIT.format(parallel=bool(data)), f"def {name}(_theta, _cols, _n):"]
     lines += [f"    {p.name} = _theta[{i}]" for i, p in enumerate(params)]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(data))]
@@ -265,7 +267,7 @@ def _emit_kernel(
 
 def exec_numba_source(source: str) -> dict[str, Any]:
     """Execute generated kernel source with numba and the scalar helpers in scope."""
-    return _exec_source(source, "numba", {"numba": numba, **_HELPERS})
+    return exec_source(source, "numba", {"numba": numba, **_HELPERS})
 
 
 def _signature(n_data: int) -> Any:
@@ -274,20 +276,17 @@ def _signature(n_data: int) -> Any:
     return arr(arr, cols, numba.types.intp)
 
 
-class NumbaCompiledLoss(CompiledLoss):
-    """A :class:`~symcalc.compile.CompiledLoss` whose kernels are fused parallel numba loops.
+class NumbaEmitter:
+    """Emits fused parallel numba kernels (``loss.compile(backend="numba")``).
 
-    Made by ``loss.compile(backend="numba")``. Same methods, results and errors as the NumPy
-    backend (equal within about 1e-12 relative: only the summation order differs);
-    ``compile_time`` includes numba's compilation of the value and value+gradient kernels.
+    Same methods, results and errors as the NumPy backend (equal within about 1e-12
+    relative: only the summation order differs); ``compile_time`` includes numba's
+    compilation of the value and value+gradient kernels.
 
     Parameters
     ----------
-    loss : Loss
     block_rows : int, optional
         Rows per parallel block (default :data:`DEFAULT_BLOCK_ROWS`).
-    chunk_rows : int, optional
-        Accepted for symmetry with the NumPy backend; the fused loop needs no chunks.
 
     Examples
     --------
@@ -300,23 +299,19 @@ class NumbaCompiledLoss(CompiledLoss):
 
     backend = "numba"
 
-    def __init__(self, loss: Any, *, block_rows: int | None = None,
-                 chunk_rows: int | None = None) -> None:
-        self.block_rows = (
+    def __init__(self, block_rows: int | None = None) -> None:
+        self.rows = (
             DEFAULT_BLOCK_ROWS if block_rows is None
             else check_int(block_rows, "block_rows", minimum=1)
         )
-        super().__init__(loss, chunk_rows=chunk_rows)
 
-    def _rows(self) -> int:
-        return self.block_rows
-
-    def _emit(
-        self, tag: str, cse: _CSE, kernels: dict[str, list[sp.Expr]],
+    def emit(
+        self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
         params: list[sp.Symbol], data: list[sp.Symbol],
     ) -> tuple[str, dict[str, Any]]:
+        """Generate, execute and compile (numba) the kernels ``_<name>``."""
         chunks = [
-            _emit_kernel(f"_{k}", cse, outs, params, data, self.block_rows)
+            _emit_kernel(f"_{k}", cse, outs, params, data, self.rows)
             for k, outs in kernels.items()
         ]
         source = "\n\n\n".join(chunks) + "\n"

@@ -50,7 +50,7 @@ def available() -> bool:
 def _safe_types() -> tuple[type, ...]:
     from sympy.codegen.cfunctions import expm1, log1p
 
-    from ._stable import Expit, LogAddExp0
+    from .stable import Expit, LogAddExp0
 
     return (
         sp.Symbol, sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.asin,

@@ -1,0 +1,379 @@
+"""CompiledLoss: value, gradient and Hessian of a Loss as fast generated code.
+
+Every consumer (optimizers, convergence checks, the neural-network module) evaluates losses
+through :class:`CompiledLoss`. The generated module is kept as text (``CompiledLoss.source``)
+and registered with :mod:`linecache`, so tracebacks show the generated lines.
+
+How a loss is compiled
+----------------------
+1. :func:`symcalc.codegen.stable.stabilize` rewrites the per-sample loss into overflow-free
+   functions (``logaddexp``, ``expit``, ``log1p``, ...); gradients derived from the rewritten
+   form are stable too.
+2. Value, gradient and (on first use) the upper triangle of the Hessian go through ONE
+   common-subexpression pass (:func:`symcalc.codegen.ir.run_cse`), so ``value_and_grad``
+   costs little more than ``value``. Every backend emits its code from this same pass: the
+   NumPy emitter (:mod:`symcalc.codegen.emit_numpy`) or the fused numba emitter
+   (:mod:`symcalc.codegen.emit_numba`, ``backend="numba"``).
+3. Each output is reduced over the rows inside the generated code (see
+   :func:`symcalc.codegen.emit_numpy.reduce_code`).
+4. Rows are processed in chunks of ``chunk_rows`` (:data:`DEFAULT_CHUNK_ROWS` by default),
+   which bounds the extra memory of one call however large N is (each temporary is one
+   chunk long: about ``chunk_rows * 8 bytes * (live temporaries)``), and keeps the
+   temporaries in cache. The fused numba kernels need no temporaries at all.
+5. Data given as Dask collections is evaluated blockwise
+   (:mod:`symcalc.codegen.dask_blocks`): each block goes through the same kernel, and the
+   blocks' partial sums are added.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+
+from .._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int, describe
+from ..errors import MissingDependencyError, NonFiniteError, SymcalcError
+from .data import PreparedData, is_dask, is_dask_data
+from .emit_numpy import NumpyEmitter
+from .execution import NAMESPACES, overflow_error
+from .ir import CSEPass, run_cse
+from .kernel import Kernel
+from .printing import identifiers
+from .stable import stabilize
+from .symengine_bridge import derivatives
+
+__all__ = ["CompiledLoss", "compile_loss", "setup", "BACKENDS", "DEFAULT_CHUNK_ROWS"]
+
+BACKENDS = ("numpy", "numba")
+#: Rows per chunk when not given: about 256 KiB per temporary column, inside L2 cache.
+DEFAULT_CHUNK_ROWS = 32768
+
+
+# ------------------------------------------------------------------------------- compiled loss
+class CompiledLoss:
+    """Value, gradient and Hessian of a :class:`~symcalc.Loss` as fast NumPy functions.
+
+    Made by ``loss.compile()``; do not construct directly. All methods take ``theta`` (1-D
+    array in ``params`` order, or ``{Symbol or name: float}``) and ``data``
+    (``{Symbol or name: 1-D array}``, a pandas DataFrame, or a :class:`PreparedData`;
+    omitted when the loss has no data symbols).
+
+    Attributes
+    ----------
+    source : str
+        The generated Python source (value, value+gradient, and Hessian once compiled).
+    rewrites : list of str
+        The numerically stable rewrites that fired.
+    compile_time : float
+        Seconds spent deriving and generating code (Hessian excluded until it is built).
+
+    Examples
+    --------
+    >>> import sympy as sp, symcalc as sc
+    >>> w, x = sp.symbols("w x")
+    >>> f = sc.Loss(sp.log(1 + sp.exp(-w*x)), params=[w], data=[x]).compile()
+    >>> f.rewrites
+    ['log(1 + exp(u)) -> logaddexp(0, u)']
+    >>> float(f.value([1000.0], {x: [-1.0]}))
+    1000.0
+    """
+
+    def __init__(self, loss: Any, *, backend: str = "numpy", chunk_rows: int | None = None,
+                 block_rows: int | None = None) -> None:
+        start = time.perf_counter()
+        self.loss = loss
+        self.params = loss.params
+        self.data_symbols = loss.data
+        self.reduce = loss.reduce
+        self.backend = backend
+        self.chunk_rows = (
+            DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
+        )
+        self._emitter = _emitter(backend, self.chunk_rows, block_rows)
+        if backend == "numba":
+            self.block_rows = self._emitter.rows
+        # One derivation serves display and compilation: the exact gradient is rewritten
+        # into stable functions, and the Hessian is later derived from the stable gradient
+        # (whose derivatives, e.g. expit' = expit(u)*expit(-u), stay stable).
+        stable, self.rewrites = stabilize([loss.expr, *loss.gradient(form="raw")])
+        self._expr, self._grad = stable[0], stable[1:]
+        self._pnames = identifiers(self.params, "p")
+        self._dnames = identifiers(self.data_symbols, "d")
+        self._kernels: dict[str, Callable[..., Any]] = {}
+        self._runners: dict[str, Kernel] = {}
+        self._sources: dict[str, str] = {}
+        self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
+        self.compile_time = time.perf_counter() - start
+
+    # -------------------------------------------------------------- generation
+    def _renamed(self, outputs: list[sp.Expr]) -> list[sp.Expr]:
+        rename = {k: v for k, v in {**self._pnames, **self._dnames}.items() if k != v}
+        outs = [sp.sympify(o) for o in outputs]
+        if rename:  # (xreplace rebuilds every node when a rule fires, even to an equal symbol)
+            outs = [o.xreplace(rename) for o in outs]
+        return outs
+
+    def _build(self, tag: str, outputs: list[sp.Expr] | CSEPass, kernels: dict[str, int | None]) -> None:
+        """One CSE pass over ``outputs`` (or a finished one), then one generated function per
+        kernel, each returning the row sums of the first ``count`` outputs (all when None)."""
+        if isinstance(outputs, CSEPass):
+            cse = outputs
+        else:
+            cse = run_cse(self._renamed(outputs), set(self._dnames.values()))
+            self._first_cse = cse
+        params = [self._pnames[p] for p in self.params]
+        data = [self._dnames[d] for d in self.data_symbols]
+        selected = {k: (cse.outputs if c is None else cse.outputs[:c]) for k, c in kernels.items()}
+        try:
+            source, namespace = self._emitter.emit(tag, cse, selected, params, data)
+        except PrintMethodNotImplementedError as exc:
+            what = str(exc).splitlines()[0].rsplit(": ", 1)[-1]
+            raise SymcalcError(
+                f"the {self.backend} backend cannot generate code for {what} in the loss or its "
+                "derivatives; unevaluated derivatives and re()/im() usually come from Abs or "
+                "sign of complex symbols: declare them real, e.g. sympy.Symbol('w', real=True)"
+            ) from None
+        for kname in kernels:
+            self._kernels[kname] = namespace[f"_{kname}"]
+            self._runners[kname] = Kernel(self.backend, source, f"_{kname}", self._emitter.rows)
+        NAMESPACES[(self.backend, source)] = namespace
+        self._sources[tag] = source
+
+    def _build_hessian(self) -> None:
+        p = len(self.params)
+        upper = [d for i in range(p) for d in derivatives(self._grad[i], self.params[i:])]
+        upper, fired = stabilize(upper)
+        self.rewrites = sorted(set(self.rewrites) | set(fired))
+        # Continue the first CSE pass rather than starting over: the value and gradient the
+        # Hessian kernel returns are then computed by the very same code as value_and_grad
+        # (bit-identical, which Newton's stopping tests rely on), and the Hessian reuses the
+        # first pass's temporaries (``_t``) where its entries contain them.
+        first = self._first_cse
+        expanded: dict[sp.Symbol, sp.Expr] = {}
+        for sym, rhs in first.assignments:
+            expanded[sym] = rhs.xreplace(expanded)
+        known = {rhs: sym for sym, rhs in expanded.items()}
+        for sym, rhs in expanded.items():  # expit' = expit(u)*expit(-u): -u is common too
+            if rhs.is_Add:
+                known.setdefault(-rhs, -sym)
+        upper = [h.xreplace(known) for h in self._renamed(upper)]
+        more = run_cse(upper, set(first.data_dependent), prefix="_h")
+        self._build(
+            "hessian",
+            CSEPass(first.assignments + more.assignments, first.outputs + more.outputs,
+                 first.data_dependent | more.data_dependent),
+            {"hessian": None},
+        )
+
+    @property
+    def source(self) -> str:
+        """The generated source code of every kernel built so far."""
+        return "\n\n".join(self._sources.values())
+
+    # -------------------------------------------------------------- inputs
+    def prepare(self, data: Any = None) -> PreparedData:
+        """Convert and check ``data`` once (float64, equal lengths, non-empty)."""
+        if isinstance(data, PreparedData) or is_dask_data(data):
+            return data
+        if not self.data_symbols:
+            return PreparedData((), 1)
+        raw = bind_data(data, self.data_symbols)
+        if any(is_dask(c) for c in raw):
+            from .dask_blocks import prepare_dask
+
+            return prepare_dask(raw, self.data_symbols)
+        cols = {}
+        for sym, col in zip(self.data_symbols, raw):
+            arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
+            cols[sym.name] = np.ascontiguousarray(arr)
+        n = check_equal_lengths(cols)
+        return PreparedData(tuple(cols.values()), n)
+
+    def _theta(self, theta: Any) -> np.ndarray:
+        return as_theta(theta, self.params)
+
+    # -------------------------------------------------------------- evaluation core
+    def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
+        # the optimizers' hot path: plain try/except and in-place scaling keep the per-call
+        # overhead small next to a kernel over a few thousand rows
+        run = self._runners[kernel]
+        try:
+            if isinstance(data, PreparedData):
+                total, n = run(theta, data.columns, data.n), data.n
+            else:  # Dask collections: partial sums per block, combined
+                from .dask_blocks import evaluate_blocks
+
+                total, n = evaluate_blocks(run, theta, data)
+        except OverflowError as exc:
+            raise overflow_error(exc) from None
+        if self.reduce == "mean" and self.data_symbols:
+            total /= n
+        if not np.isfinite(total).all():
+            self._explain_nonfinite(data)
+        return total
+
+    def _explain_nonfinite(self, data: PreparedData) -> None:
+        """Raise when a non-finite result comes from non-finite data; else let it through."""
+        if not isinstance(data, PreparedData):
+            return  # Dask: each block's data was already checked where its result was non-finite
+        for sym, col in zip(self.data_symbols, data.columns):
+            bad = ~np.isfinite(col)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise NonFiniteError(
+                    f"data[{sym.name!r}] contains {col[i]} at row {i}; finite numbers are "
+                    "required (drop or impute missing values first)"
+                )
+
+    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1) -> np.ndarray:
+        """Value (order 0), value+gradient (order 1) or value+gradient+Hessian-upper (2), as
+        one flat array. The fast path used by optimizers; most users want the named methods.
+        """
+        th = theta if isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1 and len(theta) == len(self.params) else self._theta(theta)
+        prepared = self.prepare(data)
+        if order == 0:
+            return self._evaluate("value", th, prepared)
+        if order == 1:
+            return self._evaluate("value_and_grad", th, prepared)
+        if "hessian" not in self._kernels:
+            self._build_hessian()
+        return self._evaluate("hessian", th, prepared)
+
+    # -------------------------------------------------------------- public evaluation
+    # Policy (no silent NaN): the named methods raise NonFiniteError when a requested
+    # quantity is NaN (undefined, e.g. log of a negative number or inf - inf), naming it and
+    # theta; +-inf (an overflowed or genuinely infinite loss) is returned as it is. ``evaluate``
+    # (the optimizers' fast path) never raises for this: they report divergence instead.
+    def _checked(self, theta: Any, data: Any, order: int, lo: int = 0, hi: int | None = None
+                 ) -> np.ndarray:
+        """``evaluate`` with the NaN check on the requested entries ``out[lo:hi]``."""
+        th = self._theta(theta)
+        out = self.evaluate(th, data, order=order)
+        nan = np.isnan(out[lo:hi])
+        if nan.any():
+            self._raise_nan(th, out, lo + int(np.argmax(nan)))
+        return out
+
+    def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
+        p = len(self.params)
+        names = [s.name for s in self.params]
+        if i == 0:
+            what = "the loss value"
+        elif i <= p:
+            what = f"the gradient entry d/d{names[i - 1]}"
+        else:
+            r, c = np.triu_indices(p)
+            what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
+        raise NonFiniteError(
+            f"{what} is NaN at theta ({at}) on this data: the loss is undefined there (e.g. "
+            "log or sqrt of a negative number, 0/0 or inf - inf); choose parameters (or data) "
+            "where it is defined"
+        )
+
+    def value(self, theta: Any, data: Any = None) -> float:
+        """The total loss (mean or sum over rows) at ``theta``.
+
+        Raises :class:`~symcalc.errors.NonFiniteError` when it is NaN; ``+-inf`` is returned.
+        """
+        return float(self._checked(theta, data, 0, 0, 1)[0])
+
+    def grad(self, theta: Any, data: Any = None) -> np.ndarray:
+        """The gradient, shape ``(len(params),)`` (NaN entries raise NonFiniteError)."""
+        return self._checked(theta, data, 1, 1)[1:]
+
+    def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
+        """Value and gradient from one pass over the data."""
+        out = self._checked(theta, data, 1)
+        return float(out[0]), out[1:]
+
+    def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
+        """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
+        out = self._checked(theta, data, 2, 1 + len(self.params))
+        return self._unpack_hessian(out)[2]
+
+    def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
+        """Value, gradient and Hessian from one pass (what Newton's method needs)."""
+        return self._unpack_hessian(self._checked(theta, data, 2))
+
+    def _unpack_hessian(self, out: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        p = len(self.params)
+        h = np.empty((p, p))
+        iu = np.triu_indices(p)
+        h[iu] = out[1 + p :]
+        h.T[iu] = out[1 + p :]
+        return float(out[0]), out[1 : 1 + p], h
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledLoss(params={[p.name for p in self.params]}, "
+            f"data={[d.name for d in self.data_symbols]}, reduce={self.reduce!r}, "
+            f"backend={self.backend!r}, rewrites={len(self.rewrites)})"
+        )
+
+
+def _emitter(backend: str, chunk_rows: int, block_rows: int | None) -> Any:
+    """The code emitter of ``backend`` (numba imported only when asked for)."""
+    if backend == "numpy":
+        return NumpyEmitter(chunk_rows)
+    if backend == "numba":
+        try:
+            from .emit_numba import NumbaEmitter
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                f"backend='numba' needs numba: pip install 'symcalc[fast]' ({exc})"
+            ) from None
+        return NumbaEmitter(block_rows)
+    raise SymcalcError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+
+
+def compile_loss(loss: Any, *, backend: str = "numpy", **options: Any) -> CompiledLoss:
+    """Compile a :class:`~symcalc.Loss` (what ``loss.compile()`` calls).
+
+    Parameters
+    ----------
+    loss : Loss
+    backend : {"numpy", "numba"}
+        ``"numpy"`` (default) generates chunked NumPy code; ``"numba"`` (extra
+        ``symcalc[fast]``) a fused parallel loop.
+    chunk_rows : int, optional
+        NumPy backend: rows per evaluation chunk (default :data:`DEFAULT_CHUNK_ROWS`).
+    block_rows : int, optional
+        numba backend: rows per parallel block (default 4096).
+
+    Raises
+    ------
+    MissingDependencyError
+        ``backend="numba"`` without numba installed (``pip install 'symcalc[fast]'``).
+    """
+    if backend not in BACKENDS:
+        raise SymcalcError(
+            f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}"
+        )
+    return CompiledLoss(loss, backend=backend, **options)
+
+
+def setup(loss: Any, data: Any, x0: Any, backend: str) -> tuple[CompiledLoss, PreparedData, np.ndarray]:
+    """Compile ``loss`` (cached by :meth:`Loss.compile`), prepare ``data`` once, resolve ``x0``.
+
+    ``loss`` may be a :class:`~symcalc.Loss` or an already compiled loss; ``x0`` an array in
+    parameter order, a ``{Symbol or name: value}`` mapping naming every parameter, or ``None``
+    for zeros. (The Loss is recognised by what it offers, not imported: it imports this
+    package.)
+    """
+    if hasattr(loss, "evaluate") and hasattr(loss, "prepare") and hasattr(loss, "params"):
+        f = loss
+    elif hasattr(loss, "compile") and hasattr(loss, "expr") and hasattr(loss, "params"):
+        f = loss.compile(backend=backend)
+    else:
+        raise SymcalcError(
+            f"loss must be a symcalc.Loss (e.g. sc.Loss(expr, params=[...], data=[...])) or a "
+            f"compiled loss; got {describe(loss)} of type {type(loss).__name__}"
+        )
+    params = f.params
+    x = np.zeros(len(params)) if x0 is None else as_theta(x0, params, "x0")
+    prepared = f.prepare(data)
+    return f, prepared, np.array(x, dtype=np.float64)

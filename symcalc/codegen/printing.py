@@ -1,0 +1,97 @@
+"""Printers of generated code: NumPy (vectorized) and the shared shallow-AST mixin.
+
+Generated code is printed by symcalc's own printers only, with a whitelist of functions
+(``allow_unknown_functions=False``): an expression with a function the printer does not know
+fails to print (:class:`sympy.printing.codeprinter.PrintMethodNotImplementedError`) rather
+than emitting a call to an arbitrary name.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Sequence
+from typing import Any, Callable
+
+import sympy as sp
+from sympy.printing.numpy import SciPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+__all__ = ["ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "MAX_FLAT_ARGS"]
+
+MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
+
+
+class ShallowPrinter:
+    """Printer mixin: long sums/products printed as balanced groups (no deep Python ASTs)."""
+
+    _print: Callable[[Any], str]
+
+    def _fold(self, fn: str, args: Sequence[sp.Expr]) -> str:
+        out = self._print(args[0])
+        for a in args[1:]:
+            out = f"{fn}({out}, {self._print(a)})"
+        return out
+
+    def _print_Add(self, e: sp.Expr, order: str | None = None) -> str:
+        if len(e.args) > MAX_FLAT_ARGS:
+            return self._grouped(e.args, " + ")
+        # positive terms first, then subtractions: "s - y" is one array operation where
+        # SymPy's "-y + s" is two (a negation, then an addition)
+        pos = [t for t in e.args if not t.could_extract_minus_sign()]
+        neg = [t for t in e.args if t.could_extract_minus_sign()]
+        if not pos:
+            return super()._print_Add(e, order="none")  # type: ignore[misc]
+        out = " + ".join(self.parenthesize(t, PRECEDENCE["Add"]) for t in pos)  # type: ignore[attr-defined]
+        for t in neg:
+            out += " - " + self.parenthesize(-t, PRECEDENCE["Add"])  # type: ignore[attr-defined]
+        return out
+
+    def _print_Mul(self, e: sp.Expr) -> str:
+        if len(e.args) <= MAX_FLAT_ARGS:
+            return super()._print_Mul(e)  # type: ignore[misc]
+        return self._grouped(e.args, "*")
+
+    def _grouped(self, args: Sequence[sp.Expr], op: str) -> str:
+        parts = [f"({self._print(a)})" for a in args]
+        while len(parts) > MAX_FLAT_ARGS:
+            parts = [
+                "(" + op.join(parts[i : i + MAX_FLAT_ARGS]) + ")"
+                for i in range(0, len(parts), MAX_FLAT_ARGS)
+            ]
+        return "(" + op.join(parts) + ")"
+
+
+class NumPyPrinter(ShallowPrinter, SciPyPrinter):
+    """SciPy printer with the stable helper functions (vectorized NumPy code)."""
+
+    def _print_sigmoid(self, e: sp.Expr) -> str:
+        return f"scipy.special.expit({self._print(e.args[0])})"
+
+    def _print_softplus(self, e: sp.Expr) -> str:
+        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_logsumexp(self, e: sp.Expr) -> str:
+        args = ", ".join(self._print(a) for a in e.args)
+        return f"numpy.logaddexp({args})" if len(e.args) == 2 else f"_logsumexp({args})"
+
+    def _print_Max(self, e: sp.Expr) -> str:
+        return self._fold("numpy.maximum", e.args)
+
+    def _print_Min(self, e: sp.Expr) -> str:
+        return self._fold("numpy.minimum", e.args)
+
+
+def numpy_printer() -> NumPyPrinter:
+    """A NumPy printer with the whitelist policy (unknown functions are an error)."""
+    return NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+
+def identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp.Symbol]:
+    """Readable, valid Python names for user symbols (original name when it is safe)."""
+    out = {}
+    for i, s in enumerate(symbols):
+        name = s.name
+        ok = name.isidentifier() and not keyword.iskeyword(name) and name.isascii()
+        ok = ok and not name.startswith("_") and name not in {"numpy", "scipy", "math"}
+        out[s] = sp.Symbol(name if ok else f"_{prefix}{i}")
+    return out
