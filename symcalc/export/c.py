@@ -1,7 +1,7 @@
 """C99 source for a loss value and its exact gradient (``loss.to_c()``).
 
-The per-sample loss and gradient in stable form go through one common-subexpression pass and
-SymPy's C99 code printer (functions outside C99's math library are refused, except symcalc's
+The per-sample loss and gradient in stable form go through the compile path's one
+common-subexpression pass (:func:`symcalc.codegen.ir.run_cse`) and SymPy's C99 code printer (functions outside C99's math library are refused, except symcalc's
 stable helpers, which the source defines). The generated translation unit has no
 dependencies beyond ``<math.h>`` and two functions (``NAME`` is the ``name`` argument)::
 
@@ -23,6 +23,7 @@ import sympy as sp
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
+from ..codegen.ir import run_cse
 from ..errors import SymcalcError
 from ._program import LossLike, stable_value_and_grad
 
@@ -155,7 +156,8 @@ class CSource:
 def _body(printer: _CPrinter, exprs: list[sp.Expr], targets: list[str], op: str,
           n_params: int, n_data: int, mean: bool) -> list[str]:
     """Statements of one function: unpack theta, loop over rows, accumulate ``targets``."""
-    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_t"), order="none")
+    program = run_cse(exprs, {sp.Symbol(f"_d{j}") for j in range(n_data)})
+    temps, reduced = program.assignments, program.outputs
     lines = [f"    const double _p{k} = theta[{k}];" for k in range(n_params)]
     inner = [f"const double _d{j} = data[{j}][i];" for j in range(n_data)]
     inner += [f"const double {s.name} = {printer.doprint(rhs)};" for s, rhs in temps]

@@ -8,8 +8,6 @@ in the framework's own operations, so its autodiff, ``jit``, ``vmap`` and device
 
 from __future__ import annotations
 
-import itertools
-import linecache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +15,12 @@ from typing import Any
 import sympy as sp
 
 from .._validate import bind_data
+from ..codegen.execution import exec_source
 from ..errors import DataError, MissingDependencyError, ShapeError
 from ._printer import ExportPrinter
 from ._program import LossLike, stable_value
 
 __all__ = ["ExportedLoss", "to_jax", "to_torch"]
-
-_counter = itertools.count()
 
 #: SymPy function (class name) -> JAX callable, as named in the generated module's namespace.
 JAX_FUNCTIONS: dict[str, str] = {
@@ -167,7 +164,8 @@ class ExportedLoss:
         args = ", ".join(names)
         self.source = f"def _loss_rows({args}):\n    return {body}\n"
         self._fw = framework
-        self._rows = _run(self.source, framework.namespace)["_loss_rows"]
+        tag = f"export-{framework.name.lower()}"
+        self._rows = exec_source(self.source, tag, dict(framework.namespace))["_loss_rows"]
 
     def __call__(self, params: Any, data: Any = None) -> Any:
         theta = self._params(params)
@@ -211,15 +209,6 @@ class ExportedLoss:
             f"ExportedLoss(framework={self.framework!r}, params={[p.name for p in self.params]}, "
             f"data={[d.name for d in self.data]}, reduce={self.reduce!r})"
         )
-
-
-def _run(source: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Execute symcalc's own generated source (registered with linecache for tracebacks)."""
-    filename = f"<symcalc-export-{next(_counter)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope = dict(namespace)
-    exec(compile(source, filename, "exec"), scope)  # noqa: S102 - printed by ExportPrinter
-    return scope
 
 
 def to_jax(loss: LossLike) -> ExportedLoss:
