@@ -1,8 +1,9 @@
 """C99 source for a loss value and its exact gradient (``loss.to_c()``).
 
 The per-sample loss and gradient in stable form go through the compile path's one
-common-subexpression pass (:func:`symcalc.codegen.ir.run_cse`) and SymPy's C99 code printer (functions outside C99's math library are refused, except symcalc's
-stable helpers, which the source defines). The generated translation unit has no
+common-subexpression pass (:func:`symcalc.codegen.ir.run_cse`) and SymPy's C99 code printer
+(functions outside C99's math library are refused, except symcalc's stable helpers, which the
+source defines). The generated translation unit has no
 dependencies beyond ``<math.h>`` and two functions (``NAME`` is the ``name`` argument)::
 
     double NAME_value(const double *theta, const double *const *data, long n);
