@@ -84,15 +84,11 @@ class _CPrinter(C99CodePrinter):
 
     _print_Pi = _print_Exp1 = _print_EulerGamma = _print_GoldenRatio = _print_NumberSymbol
 
-    def _print_Expit(self, expr: sp.Expr) -> str:
+    def _print_sigmoid(self, expr: sp.Expr) -> str:
         return f"symcalc_expit({self._print(expr.args[0])})"
 
-    _print_sigmoid = _print_Expit
-
-    def _print_LogAddExp0(self, expr: sp.Expr) -> str:
+    def _print_softplus(self, expr: sp.Expr) -> str:
         return f"symcalc_softplus({self._print(expr.args[0])})"
-
-    _print_softplus = _print_LogAddExp0
 
     def _print_log_sigmoid(self, expr: sp.Expr) -> str:
         return f"(-symcalc_softplus(-({self._print(expr.args[0])})))"

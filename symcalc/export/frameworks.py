@@ -29,8 +29,7 @@ JAX_FUNCTIONS: dict[str, str] = {
     **{f: f"jnp.arc{f[1:]}" for f in ("asin", "acos", "atan", "asinh", "acosh", "atanh")},
     "atan2": "jnp.arctan2", "Abs": "jnp.abs",
     "erf": "jsp.erf", "erfc": "jsp.erfc", "gamma": "jsp.gamma", "loggamma": "jsp.gammaln",
-    "Expit": "jax.nn.sigmoid", "sigmoid": "jax.nn.sigmoid", "LogAddExp0": "_softplus",
-    "softplus": "_softplus", "log_sigmoid": "jax.nn.log_sigmoid", "relu": "jax.nn.relu",
+    "sigmoid": "jax.nn.sigmoid", "softplus": "_softplus", "log_sigmoid": "jax.nn.log_sigmoid", "relu": "jax.nn.relu",
     "logsumexp": "_logsumexp", "Heaviside": "_heaviside",
     "maximum": "jnp.maximum", "minimum": "jnp.minimum", "where": "jnp.where",
 }
@@ -41,8 +40,7 @@ TORCH_FUNCTIONS: dict[str, str] = {
                                  "tanh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
                                  "sign", "log1p", "expm1", "erf", "erfc", "atan2")},
     "Abs": "torch.abs", "loggamma": "torch.lgamma",
-    "Expit": "torch.sigmoid", "sigmoid": "torch.sigmoid", "LogAddExp0": "_softplus",
-    "softplus": "_softplus", "log_sigmoid": "torch.nn.functional.logsigmoid",
+    "sigmoid": "torch.sigmoid", "softplus": "_softplus", "log_sigmoid": "torch.nn.functional.logsigmoid",
     "relu": "torch.relu", "logsumexp": "_logsumexp", "Heaviside": "_heaviside",
     "maximum": "_maximum", "minimum": "_minimum", "where": "_where",
 }
