@@ -83,6 +83,8 @@ _EXPORTS: dict[str, str] = {
     "plot_loss_curve": "plotting",
     "plot_contour": "plotting",
     "plot_gradient_field": "plotting",
+    "export": "export",
+    "sklearn": "sklearn",  # not in __all__: it needs scikit-learn (the `sklearn` extra)
 }
 
 __all__ = [
@@ -152,6 +154,8 @@ __all__ = [
     "plot_loss_curve",
     "plot_contour",
     "plot_gradient_field",
+    # exports to JAX, PyTorch and C (also Loss.to_jax/to_torch/to_c)
+    "export",
 ]
 
 
@@ -171,7 +175,7 @@ def __dir__() -> list[str]:
 
 
 #: Public names that are modules themselves.
-_MODULES = frozenset({"datasets", "nn"})
+_MODULES = frozenset({"datasets", "nn", "export", "sklearn"})
 #: Public functions named like the submodule that defines them (``symcalc.explain`` is the
 #: function, as with an eager ``from .explain import explain``).
 _SHADOWED = frozenset(n for n, m in _EXPORTS.items() if n == m) - _MODULES
@@ -197,7 +201,7 @@ _sys.modules[__name__].__class__ = _Package
 del _sys
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import datasets, nn
+    from . import datasets, export, nn
     from ._compile_time import CompileTime
     from .codegen import CompiledLoss, PreparedData
     from .convergence import (

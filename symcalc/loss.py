@@ -23,6 +23,7 @@ from .errors import SymbolError, SymcalcError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen import CompiledLoss
+    from .export import CSource, ExportedLoss
     from .testing import GradientCheck
 
 __all__ = ["Loss"]
@@ -289,6 +290,69 @@ class Loss:
         if key not in self._compiled:
             self._compiled[key] = compile_loss(self, backend=backend, **options)
         return self._compiled[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the symbolic content only: compiled kernels are rebuilt on first use (so a
+        Loss travels to worker processes, e.g. inside a scikit-learn estimator)."""
+        state = dict(self.__dict__)
+        state["_compiled"] = {}
+        return state
+
+    # ----------------------------------------------------------------------------- export
+    def to_jax(self) -> ExportedLoss:
+        """The loss as a JAX function ``f(params, data)`` of the same stable expression.
+
+        ``f`` returns the total loss (mean or sum over rows) as a JAX scalar, so ``jax.grad``,
+        ``jax.jit`` and ``jax.vmap`` apply. ``params`` is a 1-D array in ``params`` order or a
+        mapping by name; ``data`` maps each data symbol (or name) to a 1-D array. JAX computes
+        in float32 unless ``jax.config.update("jax_enable_x64", True)``. Needs the extra
+        ``symcalc[export]``; see :class:`symcalc.export.ExportedLoss`.
+
+        Examples
+        --------
+        >>> import sympy as sp, symcalc as sc
+        >>> w, x = sp.symbols("w x")
+        >>> f = sc.Loss(sp.log(1 + sp.exp(-w*x)), params=[w], data=[x]).to_jax()  # doctest: +SKIP
+        >>> import jax; jax.grad(f)(jax.numpy.array([1.0]), {"x": [1.0, 2.0]})  # doctest: +SKIP
+        """
+        from .export import to_jax
+
+        return to_jax(self)
+
+    def to_torch(self) -> ExportedLoss:
+        """The loss as a PyTorch function ``f(params, data)`` of the same stable expression.
+
+        ``f`` returns the total loss as a tensor; pass ``params`` as a tensor with
+        ``requires_grad=True`` (or a mapping of such tensors) and call ``backward()``. Needs
+        the extra ``symcalc[export]``; see :class:`symcalc.export.ExportedLoss`.
+
+        Examples
+        --------
+        >>> import sympy as sp, symcalc as sc, torch  # doctest: +SKIP
+        >>> w, x = sp.symbols("w x")
+        >>> f = sc.Loss((w*x - 1)**2, params=[w], data=[x]).to_torch()  # doctest: +SKIP
+        >>> theta = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)  # doctest: +SKIP
+        >>> f(theta, {"x": [1.0, 2.0]}).backward(); theta.grad  # doctest: +SKIP
+        tensor([-0.5000], dtype=torch.float64)
+        """
+        from .export import to_torch
+
+        return to_torch(self)
+
+    def to_c(self, *, name: str = "symcalc_loss") -> CSource:
+        """C99 source of the loss value and its exact gradient (see :mod:`symcalc.export.c`).
+
+        Examples
+        --------
+        >>> import sympy as sp, symcalc as sc
+        >>> w, x = sp.symbols("w x")
+        >>> code = sc.Loss((w*x - 1)**2, params=[w], data=[x]).to_c(name="ls")
+        >>> code.value_function, code.grad_function
+        ('ls_value', 'ls_value_and_grad')
+        """
+        from .export import to_c
+
+        return to_c(self, name=name)
 
     def check_gradient(
         self, theta: Any, data: Any = None, *, hessian: bool = True, rtol: float = 1e-6

@@ -21,7 +21,7 @@ from ..errors import SymcalcError
 __all__ = ["main", "COMMANDS"]
 
 #: Sub-command modules, in the order ``symcalc --help`` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "diff", "limit", "integrate", "auc", "fit")
+COMMANDS: tuple[str, ...] = ("demo", "diff", "limit", "integrate", "auc", "fit", "docs")
 
 
 class _UsageError(Exception):
