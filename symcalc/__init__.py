@@ -25,6 +25,10 @@ from .errors import (
     SymbolicTimeout,
     SymcalcError,
 )
+from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
+from .blocks.symbols import matrix, vector
+from .blocks.api import dot, elementwise, exp, log, norm2, sum, tanh
+from .blocks.columns import columns
 from .loss import Loss
 from .codegen import CompiledLoss, PreparedData
 from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
@@ -57,6 +61,24 @@ __all__ = [
     "NonFiniteError",
     "MissingDependencyError",
     "SymbolicTimeout",
+    # ML functions that stay folded (exact derivatives, stable code); block-aware
+    "sigmoid",
+    "softplus",
+    "log_sigmoid",
+    "relu",
+    "logsumexp",
+    "softmax",
+    # vector and matrix losses (blocks)
+    "vector",
+    "matrix",
+    "dot",
+    "elementwise",
+    "sum",
+    "norm2",
+    "exp",
+    "log",
+    "tanh",
+    "columns",
     # symbolic loss and the compile path
     "Loss",
     "CompiledLoss",

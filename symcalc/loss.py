@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from .codegen.symengine_bridge import derivatives
+from ._layout import is_block
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
+from .blocks.derive import CoreDerivation
+from .blocks.lower import lower
+from .codegen.symengine_bridge import derivatives
 from .errors import SymbolError, SymcalcError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +28,24 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Loss"]
 
-SymbolLike = sp.Symbol | str
+SymbolLike = sp.Symbol | sp.MatrixSymbol | str
+
+
+def _as_roles(values: Any, name: str) -> tuple[Any, ...]:
+    """Symbols for a role: Symbols, MatrixSymbols (blocks) or names."""
+    if values is None:
+        return ()
+    if isinstance(values, (sp.Symbol, sp.MatrixSymbol, str)):
+        values = [values]
+    blocks = [v for v in values if isinstance(v, sp.MatrixSymbol)] if hasattr(values, "__iter__") else []
+    if not blocks:
+        return as_symbol_tuple(values, name)
+    out = tuple(v if isinstance(v, sp.MatrixSymbol) else as_symbol(v, f"{name} entry") for v in values)
+    names = [v.name for v in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SymbolError(f"{name} lists {', '.join(dupes)} more than once; each symbol may appear once")
+    return out
 
 
 def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
@@ -35,10 +55,11 @@ def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
         expr = parse(expr, symbols=list(names))
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
         return sp.sympify(expr)
-    if isinstance(expr, sp.MatrixBase):
+    if isinstance(expr, (sp.MatrixBase, sp.MatrixExpr)):
         raise SymcalcError(
-            f"loss must be a scalar expression; got a {expr.shape[0]}x{expr.shape[1]} Matrix "
-            "(sum its entries, or build one Loss per output)"
+            f"loss must be a scalar expression; got a {expr.shape[0]}x{expr.shape[1]} "
+            f"{'Matrix' if isinstance(expr, sp.MatrixBase) else 'matrix expression'} (reduce it "
+            "with sc.sum, sc.dot or sc.norm2, or build one Loss per output)"
         )
     if not isinstance(expr, sp.Expr):
         raise SymcalcError(
@@ -101,8 +122,8 @@ class Loss:
         data: Sequence[SymbolLike] | SymbolLike = (),
         reduce: str = "mean",
     ) -> None:
-        params_given = as_symbol_tuple(params, "params")
-        data_given = as_symbol_tuple(data, "data")
+        params_given = _as_roles(params, "params")
+        data_given = _as_roles(data, "data")
         if not params_given:
             raise SymbolError("params is empty; name at least one parameter to differentiate by")
         self.reduce = check_choice(reduce, ("mean", "sum"), "reduce")
@@ -119,8 +140,9 @@ class Loss:
         self.params: tuple[sp.Symbol, ...] = _resolve(params_given, by_name)
         self.data: tuple[sp.Symbol, ...] = _resolve(data_given, by_name)
         self._check_roles()
-        self._gradient: sp.Matrix | None = None
-        self._hessian: sp.Matrix | None = None
+        self._gradient: Any = None
+        self._hessian: Any = None
+        self._derivation: CoreDerivation | None = None
         self._compiled: dict[tuple, CompiledLoss] = {}
 
     def _check_roles(self) -> None:
@@ -145,19 +167,51 @@ class Loss:
             )
 
     # ----------------------------------------------------------------------------- derivatives
-    def gradient(self) -> sp.Matrix:
-        """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached)."""
+    @property
+    def has_blocks(self) -> bool:
+        """Whether a parameter or data symbol is a vector/matrix block."""
+        return any(is_block(s) for s in (*self.params, *self.data))
+
+    @property
+    def derivation(self) -> CoreDerivation:
+        """The one derivation: the loss lowered to a scalar core and its derivatives by the
+        core's few variables (for a loss without blocks, the loss itself by its parameters).
+        The compile path compiles exactly this."""
+        if self._derivation is None:
+            lowered = lower(self.expr, self.params, self.data)
+            grad = None if self.has_blocks else list(self.gradient())
+            self._derivation = CoreDerivation(lowered, grad)
+        return self._derivation
+
+    def gradient(self) -> Any:
+        """The per-sample partial derivatives, in ``params`` order (cached).
+
+        A column ``Matrix`` for a loss of scalar parameters; with blocks, a
+        :class:`~symcalc.blocks.BlockGradient` with one vector/matrix expression per parameter
+        (matrix-calculus form, inner expressions named once in its display).
+        """
         if self._gradient is None:
-            self._gradient = sp.Matrix(derivatives(self.expr, self.params))
+            if self.has_blocks:
+                from .blocks.display import BlockGradient
+
+                self._gradient = BlockGradient(self)
+            else:
+                self._gradient = sp.Matrix(derivatives(self.expr, self.params))
         return self._gradient
 
-    def partial(self, param: SymbolLike) -> sp.Expr:
+    def partial(self, param: SymbolLike) -> Any:
         """The per-sample partial derivative with respect to one parameter."""
         return self.gradient()[self._index(param)]
 
-    def hessian(self) -> sp.Matrix:
-        """Symmetric Matrix of second partials (upper triangle derived once, mirrored)."""
+    def hessian(self) -> Any:
+        """Symmetric Matrix of second partials (upper triangle derived once, mirrored); with
+        blocks, a :class:`~symcalc.blocks.BlockHessian` of one block per parameter pair."""
         if self._hessian is None:
+            if self.has_blocks:
+                from .blocks.display import BlockHessian
+
+                self._hessian = BlockHessian(self)
+                return self._hessian
             grad = self.gradient()
             p = len(self.params)
             h = sp.zeros(p, p)
@@ -169,7 +223,7 @@ class Loss:
         return self._hessian
 
     def _index(self, param: SymbolLike) -> int:
-        sym = as_symbol(param, "param")
+        sym = param if isinstance(param, sp.MatrixSymbol) else as_symbol(param, "param")
         for i, p in enumerate(self.params):
             if p == sym or p.name == sym.name:
                 return i

@@ -34,16 +34,16 @@ import numpy as np
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
-from .._validate import as_float_array, as_theta, bind_data, check_equal_lengths, check_int, describe
+from .._layout import ParamLayout, as_data_column
+from .._validate import bind_data, check_equal_lengths, check_int, describe
 from ..errors import MissingDependencyError, NonFiniteError, SymcalcError
 from .data import PreparedData, is_dask, is_dask_data
 from .emit_numpy import NumpyEmitter
 from .execution import NAMESPACES, overflow_error
-from .ir import CSEPass, run_cse
+from .build import ProgramBuilder
+from .ir import Program
 from .kernel import Kernel
-from .printing import identifiers
 from .stable import stabilize
-from .symengine_bridge import derivatives
 
 __all__ = ["CompiledLoss", "compile_loss", "setup", "BACKENDS", "DEFAULT_CHUNK_ROWS"]
 
@@ -89,46 +89,34 @@ class CompiledLoss:
         self.data_symbols = loss.data
         self.reduce = loss.reduce
         self.backend = backend
+        self.layout = ParamLayout(self.params)
+        self.size = self.layout.size
         self.chunk_rows = (
             DEFAULT_CHUNK_ROWS if chunk_rows is None else check_int(chunk_rows, "chunk_rows", minimum=1)
         )
         self._emitter = _emitter(backend, self.chunk_rows, block_rows)
         if backend == "numba":
             self.block_rows = self._emitter.rows
-        # One derivation serves display and compilation: the exact gradient is rewritten
-        # into stable functions, and the Hessian is later derived from the stable gradient
-        # (whose derivatives, e.g. expit' = expit(u)*expit(-u), stay stable).
-        stable, self.rewrites = stabilize([loss.expr, *loss.gradient()])
-        self._expr, self._grad = stable[0], stable[1:]
-        self._pnames = identifiers(self.params, "p")
-        self._dnames = identifiers(self.data_symbols, "d")
+        # One derivation serves display and compilation: the loss is lowered to a scalar core
+        # in a few variables (for a loss without blocks: itself, by its parameters), whose
+        # exact derivatives are rewritten into stable functions; the Hessian is later derived
+        # from the stable gradient (whose derivatives, e.g. sigmoid', stay stable).
+        derivation = loss.derivation
+        self._variables = derivation.lowered.variables
+        stable, self.rewrites = stabilize([derivation.lowered.core, *derivation.gradient])
+        self._builder = ProgramBuilder(derivation.lowered, stable[0], stable[1:])
+        self.program = self._builder.program()
         self._kernels: dict[str, Callable[..., Any]] = {}
         self._runners: dict[str, Kernel] = {}
         self._sources: dict[str, str] = {}
-        self._build("first", [self._expr, *self._grad], {"value": 1, "value_and_grad": None})
+        self._build("first", self.program, {"value": 0, "value_and_grad": 1})
         self.compile_time = time.perf_counter() - start
 
     # -------------------------------------------------------------- generation
-    def _renamed(self, outputs: list[sp.Expr]) -> list[sp.Expr]:
-        rename = {k: v for k, v in {**self._pnames, **self._dnames}.items() if k != v}
-        outs = [sp.sympify(o) for o in outputs]
-        if rename:  # (xreplace rebuilds every node when a rule fires, even to an equal symbol)
-            outs = [o.xreplace(rename) for o in outs]
-        return outs
-
-    def _build(self, tag: str, outputs: list[sp.Expr] | CSEPass, kernels: dict[str, int | None]) -> None:
-        """One CSE pass over ``outputs`` (or a finished one), then one generated function per
-        kernel, each returning the row sums of the first ``count`` outputs (all when None)."""
-        if isinstance(outputs, CSEPass):
-            cse = outputs
-        else:
-            cse = run_cse(self._renamed(outputs), set(self._dnames.values()))
-            self._first_cse = cse
-        params = [self._pnames[p] for p in self.params]
-        data = [self._dnames[d] for d in self.data_symbols]
-        selected = {k: (cse.outputs if c is None else cse.outputs[:c]) for k, c in kernels.items()}
+    def _build(self, tag: str, program: Program, kernels: dict[str, int]) -> None:
+        """One generated function per kernel (name -> derivative order) of ``program``."""
         try:
-            source, namespace = self._emitter.emit(tag, cse, selected, params, data)
+            source, namespace = self._emitter.emit(tag, program, kernels)
         except PrintMethodNotImplementedError as exc:
             what = str(exc).splitlines()[0].rsplit(": ", 1)[-1]
             raise SymcalcError(
@@ -136,37 +124,18 @@ class CompiledLoss:
                 "derivatives; unevaluated derivatives and re()/im() usually come from Abs or "
                 "sign of complex symbols: declare them real, e.g. sympy.Symbol('w', real=True)"
             ) from None
+        fused = self._emitter.fused(program)
+        rows = self._emitter.rows if fused else self.chunk_rows
         for kname in kernels:
             self._kernels[kname] = namespace[f"_{kname}"]
-            self._runners[kname] = Kernel(self.backend, source, f"_{kname}", self._emitter.rows)
+            self._runners[kname] = Kernel(self.backend, source, f"_{kname}", rows, fused)
         NAMESPACES[(self.backend, source)] = namespace
         self._sources[tag] = source
 
     def _build_hessian(self) -> None:
-        p = len(self.params)
-        upper = [d for i in range(p) for d in derivatives(self._grad[i], self.params[i:])]
-        upper, fired = stabilize(upper)
+        program, fired = self._builder.hessian_program(self._variables)
         self.rewrites = sorted(set(self.rewrites) | set(fired))
-        # Continue the first CSE pass rather than starting over: the value and gradient the
-        # Hessian kernel returns are then computed by the very same code as value_and_grad
-        # (bit-identical, which Newton's stopping tests rely on), and the Hessian reuses the
-        # first pass's temporaries (``_t``) where its entries contain them.
-        first = self._first_cse
-        expanded: dict[sp.Symbol, sp.Expr] = {}
-        for sym, rhs in first.assignments:
-            expanded[sym] = rhs.xreplace(expanded)
-        known = {rhs: sym for sym, rhs in expanded.items()}
-        for sym, rhs in expanded.items():  # expit' = expit(u)*expit(-u): -u is common too
-            if rhs.is_Add:
-                known.setdefault(-rhs, -sym)
-        upper = [h.xreplace(known) for h in self._renamed(upper)]
-        more = run_cse(upper, set(first.data_dependent), prefix="_h")
-        self._build(
-            "hessian",
-            CSEPass(first.assignments + more.assignments, first.outputs + more.outputs,
-                 first.data_dependent | more.data_dependent),
-            {"hessian": None},
-        )
+        self._build("hessian", program, {"hessian": 2})
 
     @property
     def source(self) -> str:
@@ -175,7 +144,8 @@ class CompiledLoss:
 
     # -------------------------------------------------------------- inputs
     def prepare(self, data: Any = None) -> PreparedData:
-        """Convert and check ``data`` once (float64, equal lengths, non-empty)."""
+        """Convert and check ``data`` once (float64, equal lengths, non-empty; a data block
+        of length n as a 2-D array of shape (N, n))."""
         if isinstance(data, PreparedData) or is_dask_data(data):
             return data
         if not self.data_symbols:
@@ -187,13 +157,12 @@ class CompiledLoss:
             return prepare_dask(raw, self.data_symbols)
         cols = {}
         for sym, col in zip(self.data_symbols, raw):
-            arr = as_float_array(col, f"data[{sym.name!r}]", finite=False)
-            cols[sym.name] = np.ascontiguousarray(arr)
+            cols[sym.name] = np.ascontiguousarray(as_data_column(col, sym))
         n = check_equal_lengths(cols)
         return PreparedData(tuple(cols.values()), n)
 
     def _theta(self, theta: Any) -> np.ndarray:
-        return as_theta(theta, self.params)
+        return self.layout.flatten(theta)
 
     # -------------------------------------------------------------- evaluation core
     def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
@@ -222,9 +191,10 @@ class CompiledLoss:
         for sym, col in zip(self.data_symbols, data.columns):
             bad = ~np.isfinite(col)
             if bad.any():
-                i = int(np.argmax(bad))
+                at = np.unravel_index(int(np.argmax(bad)), col.shape)
+                where = f"row {at[0]}" if col.ndim == 1 else f"row {at[0]}, column {at[1:]}"
                 raise NonFiniteError(
-                    f"data[{sym.name!r}] contains {col[i]} at row {i}; finite numbers are "
+                    f"data[{sym.name!r}] contains {col[at]} at {where}; finite numbers are "
                     "required (drop or impute missing values first)"
                 )
 
@@ -232,7 +202,8 @@ class CompiledLoss:
         """Value (order 0), value+gradient (order 1) or value+gradient+Hessian-upper (2), as
         one flat array. The fast path used by optimizers; most users want the named methods.
         """
-        th = theta if isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1 and len(theta) == len(self.params) else self._theta(theta)
+        fast = isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1
+        th = theta if fast and len(theta) == self.size else self._theta(theta)
         prepared = self.prepare(data)
         if order == 0:
             return self._evaluate("value", th, prepared)
@@ -258,8 +229,8 @@ class CompiledLoss:
         return out
 
     def _raise_nan(self, theta: np.ndarray, out: np.ndarray, i: int) -> None:
-        p = len(self.params)
-        names = [s.name for s in self.params]
+        p = self.size
+        names = self.layout.entry_names()
         if i == 0:
             what = "the loss value"
         elif i <= p:
@@ -267,12 +238,18 @@ class CompiledLoss:
         else:
             r, c = np.triu_indices(p)
             what = f"the Hessian entry ({names[r[i - 1 - p]]}, {names[c[i - 1 - p]]})"
-        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, theta))
+        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(names[:12], theta))
+        more = ", ..." if p > 12 else ""
         raise NonFiniteError(
-            f"{what} is NaN at theta ({at}) on this data: the loss is undefined there (e.g. "
+            f"{what} is NaN at theta ({at}{more}) on this data: the loss is undefined there (e.g. "
             "log or sqrt of a negative number, 0/0 or inf - inf); choose parameters (or data) "
             "where it is defined"
         )
+
+    def _shaped(self, flat: np.ndarray, theta: Any) -> Any:
+        """A gradient in the form ``theta`` came in: a dict for a dict (losses with blocks),
+        else the flat vector (scalar losses always return the flat vector)."""
+        return self.layout.like(flat, theta) if self.layout.has_blocks else flat
 
     def value(self, theta: Any, data: Any = None) -> float:
         """The total loss (mean or sum over rows) at ``theta``.
@@ -281,26 +258,29 @@ class CompiledLoss:
         """
         return float(self._checked(theta, data, 0, 0, 1)[0])
 
-    def grad(self, theta: Any, data: Any = None) -> np.ndarray:
-        """The gradient, shape ``(len(params),)`` (NaN entries raise NonFiniteError)."""
-        return self._checked(theta, data, 1, 1)[1:]
+    def grad(self, theta: Any, data: Any = None) -> Any:
+        """The gradient: flat, shape ``(size,)`` in ``params`` order (blocks row-major), or
+        for a loss with blocks given ``theta`` as a dict, a dict of arrays keyed like it.
+        NaN entries raise NonFiniteError."""
+        return self._shaped(self._checked(theta, data, 1, 1)[1:], theta)
 
-    def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray]:
-        """Value and gradient from one pass over the data."""
+    def value_and_grad(self, theta: Any, data: Any = None) -> tuple[float, Any]:
+        """Value and gradient (in the form of ``theta``, see :meth:`grad`) from one pass."""
         out = self._checked(theta, data, 1)
-        return float(out[0]), out[1:]
+        return float(out[0]), self._shaped(out[1:], theta)
 
     def hessian(self, theta: Any, data: Any = None) -> np.ndarray:
-        """The symmetric Hessian, shape ``(p, p)`` (compiled on first use)."""
-        out = self._checked(theta, data, 2, 1 + len(self.params))
+        """The symmetric Hessian, shape ``(size, size)`` over the flat theta (blocks row-major),
+        compiled on first use."""
+        out = self._checked(theta, data, 2, 1 + self.size)
         return self._unpack_hessian(out)[2]
 
     def value_grad_hessian(self, theta: Any, data: Any = None) -> tuple[float, np.ndarray, np.ndarray]:
-        """Value, gradient and Hessian from one pass (what Newton's method needs)."""
+        """Value, flat gradient and Hessian from one pass (what Newton's method needs)."""
         return self._unpack_hessian(self._checked(theta, data, 2))
 
     def _unpack_hessian(self, out: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        p = len(self.params)
+        p = self.size
         h = np.empty((p, p))
         iu = np.triu_indices(p)
         h[iu] = out[1 + p :]
@@ -373,7 +353,6 @@ def setup(loss: Any, data: Any, x0: Any, backend: str) -> tuple[CompiledLoss, Pr
             f"loss must be a symcalc.Loss (e.g. sc.Loss(expr, params=[...], data=[...])) or a "
             f"compiled loss; got {describe(loss)} of type {type(loss).__name__}"
         )
-    params = f.params
-    x = np.zeros(len(params)) if x0 is None else as_theta(x0, params, "x0")
+    x = np.zeros(f.size) if x0 is None else f.layout.flatten(x0, "x0", start=True)
     prepared = f.prepare(data)
     return f, prepared, np.array(x, dtype=np.float64)

@@ -39,7 +39,8 @@ from sympy.printing.pycode import PythonCodePrinter
 from .._validate import check_int
 from ..errors import MissingDependencyError
 from .execution import exec_source
-from .ir import CSEPass, needed as needed_assignments
+from .emit_blocks import emit_block_function
+from .ir import CSEPass, Program, needed as needed_assignments
 from .printing import ShallowPrinter
 from .stable import Expit, LogAddExp0
 
@@ -293,15 +294,23 @@ class NumbaEmitter:
             else check_int(block_rows, "block_rows", minimum=1)
         )
 
-    def emit(
-        self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
-        params: list[sp.Symbol], data: list[sp.Symbol],
-    ) -> tuple[str, dict[str, Any]]:
+    def fused(self, program: Program) -> bool:
+        """Fused loops for scalar programs; block programs run NumPy/BLAS code in chunks."""
+        return not program.blocks
+
+    def emit(self, tag: str, program: Program, kernels: dict[str, int]) -> tuple[str, dict[str, Any]]:
         """Generate, execute and compile (numba) the kernels ``_<name>``."""
-        chunks = [
-            _emit_kernel(f"_{k}", cse, outs, params, data, self.rows)
-            for k, outs in kernels.items()
-        ]
+        if program.blocks:  # BLAS for the maps: the NumPy block kernels
+            chunks = [emit_block_function(f"_{k}", program.select(o), o) for k, o in kernels.items()]
+            source = "\n\n\n".join(chunks) + "\n"
+            return source, exec_numba_source(source)
+        params = [p.symbol for p in program.params]
+        data = [d.symbol for d in program.data]
+        chunks = []
+        for k, order in kernels.items():
+            sub = program.select(order)
+            outs = [sub.cse.outputs[o.index] for o in sub.outputs]
+            chunks.append(_emit_kernel(f"_{k}", program.cse, outs, params, data, self.rows))
         source = "\n\n\n".join(chunks) + "\n"
         namespace = exec_numba_source(source)
         sig = _signature(len(data))

@@ -38,7 +38,8 @@ class Kernel:
     backend: str
     source: str
     name: str
-    rows: int  # chunk rows (numpy) or block rows (numba)
+    rows: int  # chunk rows (chunked kernels) or block rows (fused numba kernels)
+    fused: bool = False  # a fused numba loop over all rows, else NumPy code run in chunks
 
     def function(self) -> Callable[..., Any]:
         key = (self.backend, self.source)
@@ -53,7 +54,7 @@ class Kernel:
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
         fn = self.function()
-        if self.backend == "numba":
+        if self.fused:
             cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
             return fn(np.ascontiguousarray(theta), cols, n)
         return sum_chunks(fn, theta, cols, n, self.rows)

@@ -16,7 +16,9 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-__all__ = ["ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "MAX_FLAT_ARGS"]
+__all__ = [
+    "ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "reduce_code", "MAX_FLAT_ARGS",
+]
 
 MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
 
@@ -91,3 +93,28 @@ def identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp
         ok = ok and not name.startswith("_") and name not in {"numpy", "scipy", "math"}
         out[s] = sp.Symbol(name if ok else f"_{prefix}{i}")
     return out
+
+
+def reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: NumPyPrinter) -> str:
+    """Code for the sum over the rows of the chunk of the per-row expression ``e``."""
+    if not (e.free_symbols & dependent):
+        return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
+    if e.is_Add:
+        const = [t for t in e.args if not (t.free_symbols & dependent)]
+        terms = [t for t in e.args if t.free_symbols & dependent]
+        if len(terms) > 8:  # many terms: one pass over their sum beats one pass per term
+            parts = [f"numpy.sum({pr.doprint(sp.Add(*terms))})"]
+        else:
+            parts = [reduce_code(t, dependent, pr) for t in terms]
+        if const:
+            parts.append(f"_n*({pr.doprint(sp.Add(*const))})")
+        return " + ".join(parts)
+    if e.is_Mul:
+        scal = [f for f in e.args if not (f.free_symbols & dependent)]
+        arrs = [f for f in e.args if f.free_symbols & dependent]
+        lead = f"({pr.doprint(sp.Mul(*scal))})*" if scal else ""
+        if len(arrs) == 1:
+            return f"{lead}numpy.sum({pr.doprint(arrs[0])})"
+        left = pr.doprint(sp.Mul(*arrs[:-1]))
+        return f"{lead}numpy.dot({left}, {pr.doprint(arrs[-1])})"
+    return f"numpy.sum({pr.doprint(e)})"

@@ -1,0 +1,383 @@
+"""Block gradients and Hessians in matrix-calculus form, with inner expressions named once.
+
+The derivation (:mod:`symcalc.blocks.derive`) yields scalar coefficients (``dF/du``) in the
+core's variables. Here they are put back into block form:
+
+* the affine argument of the nonlinearities is named once: ``z = w . x + b`` (a vector
+  ``z = W x + b`` when the map has K outputs);
+* per-class coefficients that follow one pattern are re-vectorized: the K entries
+  ``softmax(z)[k] - y[k]`` become the vector ``softmax(z) - y``, so the gradient of ``W`` is
+  the outer product ``(softmax(z) - y) x^T``; otherwise an explicit matrix of entries.
+
+:class:`BlockGradient` and :class:`BlockHessian` are what ``Loss.gradient()`` and
+``Loss.hessian()`` return for a loss with blocks. Their entries are exact, self-contained
+SymPy (matrix) expressions (the names substituted back); ``str``/LaTeX show the named form.
+This module is the display hook: a readable form of the scalar coefficients plugs in at
+:meth:`_Namer.tidy`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+
+from .._layout import is_block
+from ..functions import SoftmaxEntry, logsumexp
+from .derive import CoreDerivation, Term
+from .lower import Lowered
+from .nodes import Dot, Elementwise, LogSumExp, Softmax
+
+__all__ = ["BlockGradient", "BlockHessian", "revectorize"]
+
+
+# ------------------------------------------------------------------------------ naming
+class _Namer:
+    """Maps the core's scalars back to block expressions, naming the affine arguments."""
+
+    def __init__(self, lowered: Lowered, exprs: list[sp.Expr], taken: set[str]) -> None:
+        self.low = lowered
+        self.taken = set(taken)
+        self.back: dict[sp.Basic, sp.Basic] = {}     # core scalar -> exact block scalar
+        self.families: list[tuple[dict[int, sp.Basic], MatrixExpr]] = []  # k -> atom, vector
+        self.definitions: list[tuple[sp.Basic, sp.Basic]] = []  # (name, exact definition)
+        self.rename: dict[sp.Basic, sp.Basic] = {}   # core expression -> named atom
+        self._families_of_blocks()
+        self._name_arguments(exprs)
+
+    def _families_of_blocks(self) -> None:
+        low = self.low
+        for m in low.maps:
+            vec = (m.param.T if m.transposed else m.param) @ m.data if len(m.symbols) > 1 else None
+            for k, s in enumerate(m.symbols):
+                self.back[s] = Dot(m.param, m.data) if vec is None else MatrixElement(vec, k, 0)
+            if vec is not None:
+                self.families.append(({k: s for k, s in enumerate(m.symbols)}, vec))
+        by_block: dict[Any, dict[int, sp.Basic]] = {}
+        for e in low.entries:
+            self.back[e.symbol] = MatrixElement(e.block, *e.index)
+            if 1 in e.block.shape:
+                by_block.setdefault(e.block, {})[e.flat] = e.symbol
+        for block, atoms in by_block.items():
+            if len(atoms) == block.shape[0] * block.shape[1]:
+                self.families.append((atoms, block))
+        for r in low.reductions:
+            self.back[r.symbol] = r.expr
+
+    def _fresh(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+    def _name_arguments(self, exprs: list[sp.Expr]) -> None:
+        """Name the function arguments that contain exactly one map output (``u + b``)."""
+        owner = {s: (m, k) for m in self.low.maps for k, s in enumerate(m.symbols)}
+        found: dict[Any, dict[int, sp.Expr]] = {}
+        for e in exprs:
+            for f in sp.preorder_traversal(e):
+                if not isinstance(f, sp.Function):
+                    continue
+                for a in f.args:
+                    us = [s for s in a.free_symbols if s in owner]
+                    if len(us) == 1 and a.is_Add:
+                        m, k = owner[us[0]]
+                        found.setdefault(id(m), {}).setdefault(k, a)
+        for m in self.low.maps:
+            args = found.get(id(m))
+            if not args:
+                continue
+            if len(m.symbols) == 1:
+                z = sp.Symbol(self._fresh("z"), real=True)
+                self.rename[args[0]] = z
+                self.definitions.append((z, self.exact(args[0])))
+                continue
+            if len(args) != len(m.symbols):
+                continue
+            exprs_k = [args[k] for k in range(len(m.symbols))]
+            vec = revectorize(exprs_k, self.families)
+            if vec is None:
+                continue
+            z = sp.MatrixSymbol(self._fresh("z"), len(exprs_k), 1)
+            atoms = {k: sp.Symbol(f"{z.name}[{k}]", real=True) for k in range(len(exprs_k))}
+            for k, a in enumerate(exprs_k):
+                self.rename[a] = atoms[k]
+                self.back[atoms[k]] = MatrixElement(z, k, 0)
+            self.families.append((atoms, z))
+            self.definitions.append((z, self.exact_vec(vec)))
+            self._softmax_family(z, atoms)
+
+    def _softmax_family(self, z: sp.MatrixSymbol, atoms: dict[int, sp.Symbol]) -> None:
+        zs = tuple(atoms[k] for k in range(len(atoms)))
+        smax = {k: sp.Symbol(f"softmax({z.name})[{k}]", real=True) for k in range(len(zs))}
+        for k in range(len(zs)):
+            self.rename[SoftmaxEntry(k, *zs)] = smax[k]
+            self.back[smax[k]] = MatrixElement(Softmax(z), k, 0)
+        self.families.append((smax, Softmax(z)))
+        lse = sp.Symbol(f"logsumexp({z.name})", real=True)
+        self.rename[logsumexp(*zs)] = lse
+        self.back[lse] = LogSumExp(z)
+
+    # ------------------------------------------------------------------ conversions
+    def named(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with the named arguments (and softmax of them) as atoms."""
+        if not self.rename:
+            return e
+        out = e.xreplace(self.rename)
+        # softmax entries of the named vector: their logits were renamed inside them first
+        return out.xreplace(self.rename) if out != e else out
+
+    def tidy(self, e: sp.Expr) -> sp.Expr:
+        """Display hook for a scalar coefficient (the readable form plugs in here)."""
+        return e
+
+    def exact(self, e: sp.Basic) -> sp.Basic:
+        """A core (or named) scalar expression with every core scalar replaced by its block
+        expression (self-contained, no names)."""
+        back = {k: self._unname(v) for k, v in self.back.items()}
+        return e.xreplace(back)
+
+    def _unname(self, v: sp.Basic) -> sp.Basic:
+        subs = {n: d for n, d in self.definitions if isinstance(n, MatrixExpr)}
+        return v.xreplace(subs) if subs else v
+
+    def exact_vec(self, v: MatrixExpr) -> MatrixExpr:
+        return v.xreplace({k: self._unname(val) for k, val in self.back.items()})
+
+    def display(self, e: sp.Basic) -> sp.Basic:
+        """A named expression with core scalars shown as block expressions."""
+        return e.xreplace(self.back)
+
+
+# ------------------------------------------------------------------------------ re-vectorizing
+def revectorize(exprs: list[sp.Expr], families: list[tuple[dict[int, sp.Basic], MatrixExpr]]
+                ) -> MatrixExpr | None:
+    """The vector ``V`` whose entry ``k`` is ``exprs[k]`` for every k, when all entries follow
+    one pattern in the indexed ``families`` (atom of index k -> vector), else None."""
+    K = len(exprs)
+    fams = [(atoms, vec) for atoms, vec in families if len(atoms) == K]
+    if not fams:
+        return None
+    shifts = [{atoms[0]: atoms[k] for atoms, _ in fams} for k in range(K)]
+    first = exprs[0]
+    if any(first.xreplace(shifts[k]) != exprs[k] for k in range(1, K)):
+        return None
+    zero = {atoms[0]: vec for atoms, vec in fams}
+    out = _as_vector(first, zero)
+    return out if isinstance(out, MatrixExpr) else None
+
+
+def _as_vector(e: sp.Expr, zero: dict[sp.Basic, MatrixExpr]) -> Any:
+    """``e`` (in index-0 atoms) as a vector expression; a scalar when it has none; None
+    when it mixes them in a way matrix algebra cannot write (scalar + vector)."""
+    if e in zero:
+        return zero[e]
+    if not any(a in zero for a in sp.preorder_traversal(e)):
+        return e
+    parts = [_as_vector(a, zero) for a in e.args]
+    if any(p is None for p in parts):
+        return None
+    vecs = [p for p in parts if isinstance(p, MatrixExpr)]
+    scal = [p for p in parts if not isinstance(p, MatrixExpr)]
+    if e.is_Add:
+        return sp.MatAdd(*vecs) if not scal else None
+    if e.is_Mul:
+        coef = sp.Mul(*scal)
+        v = vecs[0] if len(vecs) == 1 else sp.hadamard_product(*vecs)
+        return v if coef == 1 else sp.MatMul(coef, v)
+    if e.is_Pow and len(vecs) == 1 and vecs[0] is parts[0]:
+        d = sp.Dummy("d")
+        return Elementwise(sp.Lambda(d, d ** parts[1]), vecs[0])
+    if isinstance(e, sp.Function) and len(e.args) == 1:
+        d = sp.Dummy("d")
+        return Elementwise(sp.Lambda(d, e.func(d)), vecs[0])
+    return None
+
+
+def _explicit_block(entries: dict[tuple[int, int], sp.Expr], shape: tuple[int, int]) -> sp.Matrix:
+    m = sp.zeros(*shape)
+    for (i, j), v in entries.items():
+        m[i, j] = v
+    return sp.ImmutableMatrix(m)
+
+
+def _column(exprs: list[sp.Expr], namer: _Namer) -> MatrixExpr:
+    vec = revectorize(exprs, namer.families)
+    if vec is not None:
+        return vec
+    return sp.ImmutableMatrix([namer.display(e) for e in exprs])
+
+
+def _shaped(v: MatrixExpr, shape: tuple[int, int]) -> MatrixExpr:
+    return v.T if v.shape != shape and v.shape == shape[::-1] else v
+
+
+def assemble(terms: list[Term], param: Any, namer: _Namer) -> sp.Basic:
+    """dL/d``param`` as a (named) vector/matrix expression from its derivation terms."""
+    if not is_block(param):
+        return namer.display(namer.tidy(namer.named(terms[0].coef)))
+    shape = (int(param.shape[0]), int(param.shape[1]))
+    parts: list[MatrixExpr] = []
+    for t in terms:
+        if t.kind == "map":
+            coefs = [namer.tidy(namer.named(c)) for c in t.coef]
+            x = t.map.data
+            if len(coefs) == 1:
+                parts.append(_shaped(sp.MatMul(namer.display(coefs[0]), x), shape))
+            else:
+                r = _column(coefs, namer)
+                parts.append(x * r.T if t.map.transposed else r * x.T)
+        elif t.kind == "entries":
+            ents = {ij: namer.tidy(namer.named(c)) for ij, c in t.coef.items()}
+            if len(ents) == shape[0] * shape[1] and 1 in shape:
+                flat = [ents[(i, j)] for i in range(shape[0]) for j in range(shape[1])]
+                parts.append(_shaped(_column(flat, namer), shape))
+            else:
+                parts.append(_explicit_block({k: namer.display(v) for k, v in ents.items()}, shape))
+        else:
+            parts.append(_const_gradient(namer.display(namer.named(t.coef)), t.reduction, param))
+    parts = [p for p in parts if not (isinstance(p, sp.MatrixBase) and p.is_zero_matrix)]
+    if not parts:
+        return sp.ZeroMatrix(*shape)
+    return parts[0] if len(parts) == 1 else sp.MatAdd(*parts)
+
+
+def _const_gradient(c: sp.Expr, r: Any, param: Any) -> MatrixExpr:
+    """``c * ds/dparam`` for a row constant ``s``."""
+    if r.kind == "dot":
+        p, q = r.blocks
+        if p == q:
+            return sp.MatMul(2 * c, param)
+        return sp.MatMul(c, q if param == p else p)
+    if r.kind == "sum":
+        return sp.MatMul(c, sp.OneMatrix(*param.shape))
+    d = r.function.variables[0]
+    dfun = sp.Lambda(d, sp.diff(r.function.expr, d))
+    return sp.MatMul(c, Elementwise(dfun, param))
+
+
+# ------------------------------------------------------------------------------ results
+class _BlockDisplay:
+    """Shared printing of block derivatives: definitions first, then one line per entry."""
+
+    definitions: list[tuple[sp.Basic, sp.Basic]]
+    _lines: list[tuple[str, str, sp.Basic]]  # (plain label, LaTeX label, named expression)
+
+    def _defs_named(self) -> list[tuple[sp.Basic, sp.Basic]]:
+        return self._named_defs
+
+    def __str__(self) -> str:
+        lines = [f"{n} = {d}" for n, d in self._defs_named()]
+        lines += [f"{label} = {e}" for label, _, e in self._lines]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        """All entries as one ``aligned`` block, named inner expressions first."""
+        lines = [rf"{sp.latex(n)} &= {sp.latex(d)}" for n, d in self._defs_named()]
+        lines += [rf"{tex} &= {sp.latex(e)}" for _, tex, e in self._lines]
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+    def _latex(self, printer: Any = None) -> str:
+        return self.latex()
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+
+def _taken(loss: Any) -> set[str]:
+    return {s.name for s in (*loss.params, *loss.data)} | {
+        s.name for s in loss.expr.free_symbols if hasattr(s, "name")
+    }
+
+
+class BlockGradient(_BlockDisplay):
+    """The gradient of a loss with blocks: one entry per parameter, in ``params`` order.
+
+    Indexing (``g[0]``, ``g[w]``, ``g["w"]``) and iteration give exact, self-contained SymPy
+    expressions (a vector/matrix expression for a block, a scalar for a scalar parameter);
+    ``str(g)`` and the notebook display name the inner expression once
+    (``z = w . x + b``, then ``d/dw = (sigmoid(z) - t)*x + 0.01*w``).
+    """
+
+    def __init__(self, loss: Any) -> None:
+        deriv: CoreDerivation = loss.derivation
+        self.params = tuple(loss.params)
+        namer = _Namer(deriv.lowered, [deriv.lowered.core, *deriv.gradient], _taken(loss))
+        self.named = [assemble(deriv.gradient_terms(p), p, namer) for p in self.params]
+        subs = {n: d for n, d in namer.definitions}
+        self.entries = [_unname(e, subs) for e in self.named]
+        self.definitions = [(n, d) for n, d in namer.definitions]
+        self._named_defs = [(n, d) for n, d in namer.definitions]
+        top = r"\ell" if loss.data else r"\mathcal{L}"
+        self._lines = [
+            (f"d/d{p.name}", rf"\frac{{\partial {top}}}{{\partial {sp.latex(p)}}}", e)
+            for p, e in zip(self.params, self.named)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Any:
+        return iter(self.entries)
+
+    def __getitem__(self, key: Any) -> sp.Basic:
+        if isinstance(key, (int, slice)):
+            return self.entries[key]
+        name = key if isinstance(key, str) else key.name
+        for p, e in zip(self.params, self.entries):
+            if p.name == name:
+                return e
+        raise KeyError(f"{name!r} is not a parameter; parameters are {[p.name for p in self.params]}")
+
+    def __repr__(self) -> str:
+        return "BlockGradient(\n  " + str(self).replace("\n", "\n  ") + "\n)"
+
+
+def _unname(e: sp.Basic, subs: dict[sp.Basic, sp.Basic]) -> sp.Basic:
+    return e.xreplace(subs) if subs else e
+
+
+class BlockHessian(_BlockDisplay):
+    """The Hessian of a loss with blocks as blocks: ``H[p, q]`` for each parameter pair.
+
+    ``H[w, w]`` of ``f(w . x + b)`` is ``f''(z) x x^T``; for a K-row map ``W @ x`` the
+    ``(W, W)`` block is ``A (x) x x^T`` with ``A[k, l] = d2F/du[k] du[l]`` (a Kronecker
+    product over the rows of ``W``, flattened row-major like theta).
+    """
+
+    def __init__(self, loss: Any) -> None:
+        deriv: CoreDerivation = loss.derivation
+        self.params = tuple(loss.params)
+        low = deriv.lowered
+        h = deriv.hessian()
+        namer = _Namer(low, [low.core, *deriv.gradient], _taken(loss))
+        self._named_defs = list(namer.definitions)
+        self.definitions = list(namer.definitions)
+        subs = dict(namer.definitions)
+        from .hessian_blocks import hessian_block
+
+        self.blocks: dict[tuple[str, str], sp.Basic] = {}
+        named: dict[tuple[str, str], sp.Basic] = {}
+        for i, p in enumerate(self.params):
+            for q in self.params[i:]:
+                blk = hessian_block(deriv, h, p, q, namer)
+                named[(p.name, q.name)] = blk
+                self.blocks[(p.name, q.name)] = _unname(blk, subs)
+        top = r"\ell" if loss.data else r"\mathcal{L}"
+        self._lines = [
+            (f"d2/d{a} d{b}", rf"\frac{{\partial^2 {top}}}{{\partial {a}\, \partial {b}}}", e)
+            for (a, b), e in named.items()
+        ]
+
+    def __getitem__(self, key: tuple[Any, Any]) -> sp.Basic:
+        a, b = (k if isinstance(k, str) else k.name for k in key)
+        if (a, b) in self.blocks:
+            return self.blocks[(a, b)]
+        blk = self.blocks[(b, a)]
+        return blk.T if isinstance(blk, (MatrixExpr, sp.MatrixBase)) else blk
+
+    def __repr__(self) -> str:
+        return "BlockHessian(\n  " + str(self).replace("\n", "\n  ") + "\n)"
