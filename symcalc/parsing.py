@@ -26,6 +26,7 @@ import sympy as sp
 
 from ._validate import as_symbol_tuple, describe
 from .errors import ParseError, SymbolError
+from .functions import log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 __all__ = ["parse", "FUNCTIONS", "CONSTANTS"]
 
@@ -37,17 +38,10 @@ MAX_ROOT_BASE_DIGITS = 100  # largest exact number SymPy is asked to take a frac
 MAX_FLOAT_EXP2 = 1100  # nonzero floats must lie within 2**(-4*1100) .. 2**1100 in magnitude
 MAX_GAMMA_ARG = 1000  # gamma/loggamma of an exact number is evaluated exactly (a factorial)
 MAX_MINMAX_ARGS = 10  # SymPy compares Max/Min arguments pairwise (quadratic, slow)
+MAX_LOGSUMEXP_ARGS = 256  # logits of one logsumexp
 TIME_BUDGET = 0.5  # seconds SymPy may spend building one formula
 
 _LOG2_10 = math.log2(10)
-
-
-def _sigmoid(x: sp.Expr) -> sp.Expr:
-    return 1 / (1 + sp.exp(-x))
-
-
-def _softplus(x: sp.Expr) -> sp.Expr:
-    return sp.log(1 + sp.exp(x))
 
 
 #: name -> (min args, max args, builder). Only these names may be called.
@@ -86,10 +80,13 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., sp.Expr]]] = {
     "erfc": (1, 1, sp.erfc),
     "gamma": (1, 1, sp.gamma),
     "loggamma": (1, 1, sp.loggamma),
-    "sigmoid": (1, 1, _sigmoid),
-    "expit": (1, 1, _sigmoid),
-    "softplus": (1, 1, _softplus),
-    "relu": (1, 1, lambda x: sp.Max(0, x)),
+    # ML functions stay folded (symcalc.functions): exact derivatives, stable code
+    "sigmoid": (1, 1, sigmoid),
+    "expit": (1, 1, sigmoid),
+    "softplus": (1, 1, softplus),
+    "log_sigmoid": (1, 1, log_sigmoid),
+    "relu": (1, 1, relu),
+    "logsumexp": (1, MAX_LOGSUMEXP_ARGS, logsumexp),
     "Heaviside": (1, 2, sp.Heaviside),
 }
 

@@ -95,7 +95,7 @@ def test_numba_public_surface(numba_losses):
     assert f.backend == "numba" and f.compile_time > 0
     assert "log(1 + exp(u)) -> logaddexp(0, u)" in f.rewrites
     assert "numba.prange" in f.source and "@numba.njit(parallel=True" in f.source
-    assert repr(f).endswith("backend='numba', rewrites=2)")
+    assert repr(f).endswith(f"backend='numba', rewrites={len(f.rewrites)})") and len(f.rewrites) >= 2
     loss, data, theta = PROBLEMS["logistic"]
     P = f.prepare(data)
     idx = np.arange(0, N, 7)

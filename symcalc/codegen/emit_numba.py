@@ -75,6 +75,14 @@ def _softplus(u: float) -> float:  # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u
 
 
 @numba.njit(inline="always", error_model="numpy")
+def _logaddexp(a: float, b: float) -> float:  # log(exp(a) + exp(b)) without overflow
+    if a == b:  # also +-inf: no inf - inf
+        return a + math.log(2.0)
+    m = max(a, b)
+    return m + math.log1p(math.exp(-abs(a - b)))
+
+
+@numba.njit(inline="always", error_model="numpy")
 def _maximum(a: float, b: float) -> float:  # NaN-propagating, like numpy.maximum
     return a if (a >= b or a != a) else b
 
@@ -120,7 +128,7 @@ def _softplus_e(u: float, e: float, w: float, r: float) -> float:
 
 
 _HELPERS = {
-    "_expit": _expit, "_softplus": _softplus, "_expit_e": _expit_e, "_softplus_e": _softplus_e, "_maximum": _maximum, "_minimum": _minimum,
+    "_expit": _expit, "_softplus": _softplus, "_logaddexp": _logaddexp, "_expit_e": _expit_e, "_softplus_e": _softplus_e, "_maximum": _maximum, "_minimum": _minimum,
     "_sign": _sign, "_heaviside": _heaviside,
 }
 
@@ -179,11 +187,15 @@ def _share_exp(
 class _ScalarPrinter(ShallowPrinter, PythonCodePrinter):
     """Scalar (``math``-module) code that numba compiles; stable helpers for the rewrites."""
 
-    def _print_Expit(self, e: sp.Expr) -> str:
+    def _print_sigmoid(self, e: sp.Expr) -> str:
         return f"_expit({self._print(e.args[0])})"
 
-    def _print_LogAddExp0(self, e: sp.Expr) -> str:
+    def _print_softplus(self, e: sp.Expr) -> str:
         return f"_softplus({self._print(e.args[0])})"
+
+    def _print_logsumexp(self, e: sp.Expr) -> str:
+        # max-subtracted, folded pairwise: log(exp(a) + exp(b)) = m + log1p(exp(-|a - b|))
+        return self._fold("_logaddexp", e.args)
 
     def _print__ExpitE(self, e: sp.Expr) -> str:
         return f"_expit_e({', '.join(self._print(a) for a in e.args)})"

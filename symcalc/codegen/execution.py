@@ -17,7 +17,7 @@ import scipy.special
 
 from ..errors import NonFiniteError
 
-__all__ = ["exec_source", "full", "overflow_error", "NAMESPACES"]
+__all__ = ["exec_source", "full", "logsumexp", "overflow_error", "NAMESPACES"]
 
 _counter = itertools.count()
 
@@ -30,6 +30,16 @@ def full(n: Any, v: float) -> np.ndarray:
     return np.full(n, v, dtype=np.float64)
 
 
+def logsumexp(*xs: Any) -> Any:
+    """``log(sum(exp(x)))`` of several arrays, with their elementwise maximum subtracted."""
+    top = xs[0]
+    for x in xs[1:]:
+        top = np.maximum(top, x)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    total = sum(np.exp(x - shift) for x in xs)
+    return shift + np.log(total)
+
+
 def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Execute generated ``source`` in a fresh namespace with numpy/scipy/math in scope."""
     filename = f"<symcalc-generated-{tag}-{next(_counter)}>"
@@ -39,6 +49,7 @@ def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> d
         "scipy": scipy,
         "math": math,
         "_full": full,
+        "_logsumexp": logsumexp,
         **(extra or {}),
     }
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code

@@ -66,11 +66,15 @@ class ShallowPrinter:
 class NumPyPrinter(ShallowPrinter, SciPyPrinter):
     """SciPy printer with the stable helper functions (vectorized NumPy code)."""
 
-    def _print_Expit(self, e: sp.Expr) -> str:
+    def _print_sigmoid(self, e: sp.Expr) -> str:
         return f"scipy.special.expit({self._print(e.args[0])})"
 
-    def _print_LogAddExp0(self, e: sp.Expr) -> str:
+    def _print_softplus(self, e: sp.Expr) -> str:
         return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_logsumexp(self, e: sp.Expr) -> str:
+        args = ", ".join(self._print(a) for a in e.args)
+        return f"numpy.logaddexp({args})" if len(e.args) == 2 else f"_logsumexp({args})"
 
     def _print_Max(self, e: sp.Expr) -> str:
         return self._fold("numpy.maximum", e.args)

@@ -6,8 +6,11 @@ rewrites them into equivalent functions that NumPy/SciPy evaluate stably
 (``logaddexp``, ``expit``, ``log1p``, ``expm1``) and reports which rules fired. The symbolic
 results users see (``Loss.gradient()``) are never rewritten; only the compiled code is.
 
-The two helper functions :class:`Expit` and :class:`LogAddExp0` are ordinary SymPy functions
-with exact derivatives and an exact ``rewrite(exp)``, so they evaluate at any precision.
+The stable targets are the ML functions of :mod:`symcalc.functions` (``sigmoid``,
+``softplus``, ``logsumexp``, softmax entries): ordinary SymPy functions with exact derivatives
+and an exact ``rewrite(exp)``, so they evaluate at any precision. Written directly by the user,
+they are recognised as they are (``log_sigmoid(u) -> -softplus(-u)``,
+``log(softmax(z)[i]) -> z_i - logsumexp(z)``, ``relu(u) -> max(u, 0)``).
 """
 
 from __future__ import annotations
@@ -15,50 +18,16 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ..functions import SoftmaxEntry, log_sigmoid, logsumexp, relu, sigmoid, softplus
+
 __all__ = ["Expit", "LogAddExp0", "stabilize", "RULES"]
 
 
-class Expit(sp.Function):
-    """The logistic sigmoid ``1/(1 + exp(-u))``, evaluated as ``scipy.special.expit``."""
-
-    nargs = 1
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        u = self.args[0]
-        return Expit(u) * Expit(-u)
-
-    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
-        return 1 / (1 + sp.exp(-u))
-
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
-
-    def _latex(self, printer: object) -> str:
-        return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"  # type: ignore[attr-defined]
-
-
-class LogAddExp0(sp.Function):
-    """``log(1 + exp(u))`` (softplus), evaluated as ``numpy.logaddexp(0, u)``."""
-
-    nargs = 1
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return Expit(self.args[0])
-
-    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: object) -> sp.Expr:
-        return sp.log(1 + sp.exp(u))
-
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return self.rewrite(sp.exp)._eval_evalf(prec)
-
-    def _eval_is_real(self) -> bool | None:
-        return self.args[0].is_real
-
-    def _latex(self, printer: object) -> str:
-        return r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"  # type: ignore[attr-defined]
+# The stable forms are the ML functions themselves: the printers evaluate ``sigmoid`` as
+# ``scipy.special.expit`` and ``softplus`` as ``numpy.logaddexp(0, u)``. The old private names
+# stay as aliases for the emitters.
+Expit = sigmoid
+LogAddExp0 = softplus
 
 
 #: Every rewrite rule, keyed by a short id, with the sentence reported in ``CompiledLoss.rewrites``.
@@ -70,6 +39,11 @@ RULES: dict[str, str] = {
     "log1p": "log(1 + u) -> log1p(u)",
     "expm1": "exp(u) - 1 -> expm1(u)",
     "log_exp": "log(exp(u)) -> u",
+    "cancel": "(g*a + g*b)/g -> a + b (no 0/0 where g underflows)",
+    "log_sigmoid_fn": "log_sigmoid(u) -> -logaddexp(0, -u)",
+    "relu": "relu(u) -> max(u, 0)",
+    "softmax": "softmax(z)[i] -> exp(z_i - logsumexp(z))",
+    "log_softmax": "log(softmax(z)[i]) -> z_i - logsumexp(z)",
 }
 
 
@@ -79,6 +53,33 @@ def _one_plus_exp(e: sp.Expr) -> sp.Expr | None:
         other = e.args[0] if e.args[1] is sp.S.One else e.args[1]
         if isinstance(other, sp.exp):
             return other.args[0]
+    return None
+
+
+def _has_factor(term: sp.Expr, g: sp.Expr) -> bool:
+    for f in sp.Mul.make_args(term):
+        if f == g or (f.is_Pow and f.base == g and f.exp.is_positive):
+            return True
+    return False
+
+
+def _cancel_quotient(e: sp.Expr) -> sp.Expr | None:
+    """``(g*a + g*b)/g -> a + b`` for a function ``g`` (e.g. a softmax entry), else None.
+
+    The derivative of ``log(g)`` is ``g'/g``; when ``g'`` is a sum whose every term carries
+    ``g`` (softmax, sigmoid), the quotient evaluates as 0/0 where ``g`` underflows. Cancelled,
+    it stays finite (the softmax cross-entropy gradient becomes ``softmax - y``).
+    """
+    factors = e.args
+    for den in factors:
+        if not (den.is_Pow and den.exp.is_Integer and den.exp < 0
+                and isinstance(den.base, sp.Function)):
+            continue
+        g = den.base
+        for num in factors:
+            if num.is_Add and all(_has_factor(t, g) for t in num.args):
+                rest = [f for f in factors if f is not den and f is not num]
+                return sp.Mul(*rest, g ** (den.exp + 1), sp.Add(*[t / g for t in num.args]))
     return None
 
 
@@ -141,6 +142,10 @@ class _Rewriter:
     def _rebuild(self, node: sp.Basic) -> sp.Basic:
         rw = self.memo
         if node.is_Mul:
+            cancelled = _cancel_quotient(node)
+            if cancelled is not None:  # rewrite the cancelled form instead
+                self.fired.add("cancel")
+                return self(cancelled)
             return self._mul(node)
         args = [rw[a] for a in node.args]
         if isinstance(node, sp.log):
@@ -153,9 +158,26 @@ class _Rewriter:
         if node.is_Add:
             changed = any(a is not o for a, o in zip(args, node.args))
             return self._add(sp.Add(*args) if changed else node)
+        special = self._function(node, args)
+        if special is not None:
+            return special
         if all(a is o for a, o in zip(args, node.args)):
             return node  # nothing below changed: no rebuild (SymPy rebuilds are costly)
         return node.func(*args)
+
+    def _function(self, node: sp.Basic, args: list[sp.Basic]) -> sp.Expr | None:
+        """The ML functions written by the user, mapped to what the emitters print stably."""
+        if isinstance(node, log_sigmoid):
+            self.fired.add("log_sigmoid_fn")
+            return -softplus(-args[0])
+        if isinstance(node, relu):
+            self.fired.add("relu")
+            return sp.Max(args[0], 0)
+        if isinstance(node, SoftmaxEntry):
+            self.fired.add("softmax")
+            zs = args[1:]
+            return sp.exp(zs[int(args[0])] - logsumexp(*zs))
+        return None
 
     def _add(self, e: sp.Expr) -> sp.Expr:
         if not e.is_Add or len(e.args) != 2:
@@ -171,6 +193,11 @@ class _Rewriter:
         return e
 
     def _log(self, arg: sp.Expr, node: sp.Expr) -> sp.Expr:
+        original = node.args[0]
+        if isinstance(original, SoftmaxEntry):  # (the rewritten arg is exp(z_i - lse))
+            self.fired.add("log_softmax")
+            zs = [self.memo[z] for z in original.logits]
+            return zs[original.index] - logsumexp(*zs)
         if isinstance(arg, sp.exp):
             self.fired.add("log_exp")
             return arg.args[0]
@@ -235,7 +262,7 @@ def stabilize(exprs: list[sp.Expr]) -> tuple[list[sp.Expr], list[str]]:
     >>> import sympy as sp
     >>> u = sp.Symbol("u")
     >>> stabilize([sp.log(1 + sp.exp(u))])
-    ([LogAddExp0(u)], ['log(1 + exp(u)) -> logaddexp(0, u)'])
+    ([softplus(u)], ['log(1 + exp(u)) -> logaddexp(0, u)'])
     """
     rewriter = _Rewriter()
     out = [rewriter(sp.sympify(e)) for e in exprs]
