@@ -130,6 +130,8 @@ def stable_learning_rate(
             f"loss must be a symcalc.Loss; got {describe(loss)} of type {type(loss).__name__}"
         )
     compiled = loss.compile()
+    if loss.has_blocks:
+        return _block_bound(loss, compiled, data, at)
     hess_sym = loss.hessian()
     params = set(loss.params)
     p = len(loss.params)
@@ -152,6 +154,23 @@ def stable_learning_rate(
         )
     h = compiled.hessian(at, data)
     return _numeric_report(h)
+
+
+def _block_bound(loss: Any, compiled: Any, data: Any, at: Any) -> StabilityReport:
+    """The bound of a loss with blocks: exact when the core's second derivatives are free of
+    every variable (a quadratic loss), else local at ``at`` (no symbolic formula)."""
+    deriv = loss.derivation
+    variables = set(deriv.variables)
+    moving = sorted({s.name for row in deriv.hessian() for h in row for s in h.free_symbols
+                     if s in variables})
+    if not moving:
+        return _exact_report(compiled.hessian(np.zeros(compiled.size), data), None, None)
+    if at is None:
+        raise SymcalcError(
+            f"the Hessian depends on the parameters (through {moving}), so the bound is local: "
+            "pass at=theta (a flat vector, blocks row-major, or a {symbol: value} mapping)"
+        )
+    return _numeric_report(compiled.hessian(at, data))
 
 
 def _reduce_entry(entry: sp.Expr, loss: Any) -> sp.Expr:
