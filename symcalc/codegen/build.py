@@ -43,7 +43,7 @@ class ProgramBuilder:
         self.data = self._inputs(lowered.data, "d", range(len(lowered.data)))
         self.by_block = {s: i for s, i in zip((*lowered.params, *lowered.data),
                                               (*self.params, *self.data))}
-        self.picks = [Pick(self._new(e.symbol, "_e", k), self.by_block[e.block], e.flat)
+        self.picks = [Pick(self._new(e.symbol, "_q", k), self.by_block[e.block], e.flat)
                       for k, e in enumerate(lowered.entries)]
         self.maps = []
         count = 0
@@ -75,7 +75,7 @@ class ProgramBuilder:
 
     def _constant(self, k: int, r: Any) -> RowConstant:
         blocks = tuple(self.by_block[b] for b in r.blocks)
-        sym = self._new(r.symbol, "_s", k)
+        sym = self._new(r.symbol, "_rc", k)
         if r.kind != "sum_f":
             return RowConstant(sym, r.kind, blocks)
         d = r.function.variables[0]

@@ -130,9 +130,9 @@ class CompiledLoss:
                 "derivatives; unevaluated derivatives and re()/im() usually come from Abs or "
                 "sign of complex symbols: declare them real, e.g. sympy.Symbol('w', real=True)"
             ) from None
-        fused = self._emitter.fused(program)
-        rows = self._emitter.rows if fused else self.chunk_rows
-        for kname in kernels:
+        for kname, order in kernels.items():
+            fused = self._emitter.fused(program, order)
+            rows = self._emitter.rows if fused else self.chunk_rows
             self._kernels[kname] = namespace[f"_{kname}"]
             self._runners[kname] = Kernel(self.backend, source, f"_{kname}", rows, fused)
         NAMESPACES[(self.backend, source)] = namespace

@@ -266,14 +266,167 @@ def _emit_kernel(
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------- block programs
+def _block_prologue(prog: Program, pr: _ScalarPrinter) -> list[str]:
+    """Parameters, parameter picks and row constants (before the row loop)."""
+    lines = []
+    for p in prog.params:
+        sl = p.where
+        assert isinstance(sl, slice)
+        if not p.shape:
+            lines.append(f"    {p.symbol.name} = _theta[{sl.start}]")
+        elif len(p.shape) == 1:
+            lines.append(f"    {p.symbol.name} = _theta[{sl.start}:{sl.stop}]")
+        else:
+            lines.append(f"    {p.symbol.name} = _theta[{sl.start}:{sl.stop}].reshape({p.shape})")
+    lines += [f"    _col{i} = _cols[{i}]" for i in range(len(prog.data))]
+    for pk in prog.picks:
+        if isinstance(pk.block.where, slice):
+            lines.append(f"    {pk.symbol.name} = _theta[{pk.block.where.start + pk.index}]")
+    for c in prog.constants:
+        a, b = (x.symbol.name for x in (c.blocks[0], c.blocks[-1]))
+        if c.kind == "dot":
+            lines.append(f"    {c.symbol.name} = numpy.sum({a} * {b})")
+        elif c.kind == "sum":
+            lines.append(f"    {c.symbol.name} = numpy.sum({a})")
+        else:
+            lines.append(f"    {c.symbol.name} = {_block_sum(c.f, c.blocks[0], pr)}")
+    return lines
+
+
+def _block_sum(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
+    """``sum(f(P))`` as a generator over the flattened block (scalar code per entry)."""
+    var = f.variables[0]
+    item = sp.Symbol("_v")
+    return f"sum([{pr.doprint(f.expr.xreplace({var: item}))} for _v in {block.symbol.name}.ravel()])"
+
+
+def _block_vector(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
+    var = f.variables[0]
+    item = sp.Symbol("_v")
+    body = pr.doprint(f.expr.xreplace({var: item}))
+    return f"numpy.array([{body} for _v in {block.symbol.name}.ravel()])"
+
+
+def _row_inputs(prog: Program) -> list[str]:
+    """Per-row scalars: scalar data, data picks, map outputs (one pass over each row)."""
+    lines = []
+    col = {id(d): i for i, d in enumerate(prog.data)}
+    for i, d in enumerate(prog.data):
+        if not d.shape:
+            lines.append(f"{d.symbol.name} = _col{i}[_i]")
+    for pk in prog.picks:
+        if not isinstance(pk.block.where, slice):
+            idx = pk.index if len(pk.block.shape) == 1 else ", ".join(
+                map(str, divmod(pk.index, pk.block.shape[1])))
+            lines.append(f"{pk.symbol.name} = _col{col[id(pk.block)]}[_i, {idx}]")
+    for m in prog.maps:
+        X, P = f"_col{col[id(m.data)]}", m.param.symbol.name
+        lines += [f"{u.name} = 0.0" for u in m.symbols]
+        lines.append(f"for _j in range({m.data.shape[0]}):")
+        lines.append(f"    _xj = {X}[_i, _j]")
+        for k, u in enumerate(m.symbols):
+            entry = f"{P}[_j]" if len(m.symbols) == 1 else (f"{P}[_j, {k}]" if m.transposed else f"{P}[{k}, _j]")
+            lines.append(f"    {u.name} += {entry} * _xj")
+    return lines
+
+
+def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) -> str:
+    """A fused parallel loop for a program with blocks: per row, the maps as inner products,
+    the core, and the adjoint products accumulated per block of rows (value and gradient)."""
+    pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    outs = prog.cse.outputs
+    sums = [o for o in prog.outputs if o.kind == "value" or o.dirs[0][0] != "map"]
+    adj = [o for o in prog.outputs if o.kind == "grad" and o.dirs[0][0] == "map"]
+    wanted = [outs[o.index] for o in sums + adj]
+    needed, wanted, dep = _share_exp(needed_assignments(prog.cse, wanted), wanted, prog.cse.data_dependent)
+    sum_exprs, adj_exprs = wanted[: len(sums)], wanted[len(sums):]
+    parts = [_split(e, dep) for e in sum_exprs]
+    width = {id(m): m.data.shape[0] for m in prog.maps}
+    offsets, total = {}, 0
+    for o in adj:  # one accumulator of the data block's width per map output
+        offsets[id(o)] = total
+        total += width[id(o.dirs[0][1])]
+    col = {id(d): i for i, d in enumerate(prog.data)}
+    lines = [_JIT.format(parallel=True), f"def {name}(_theta, _cols, _n):"]
+    lines += _block_prologue(prog, pr)
+    lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
+    lines += [
+        f"    _nb = (_n + {block_rows - 1}) // {block_rows}",
+        f"    _parts = numpy.zeros((_nb, {len(parts)}))",
+        f"    _adjs = numpy.zeros((_nb, {total}))" if total else "",
+        "    _chunk = numba.set_parallel_chunksize(1)  # one block at a time: balances load",
+        "    for _k in numba.prange(_nb):",
+        f"        _lo = _k * {block_rows}",
+        f"        _hi = min(_lo + {block_rows}, _n)",
+        f"        _acc = numpy.zeros({total})" if total else "",
+    ]
+    lines += [f"        _s{k} = 0.0" for k in range(len(parts))]
+    lines.append("        for _i in range(_lo, _hi):")
+    lines += [f"            {t}" for t in _row_inputs(prog)]
+    lines += [f"            {s.name} = {pr.doprint(r)}" for s, r in needed if s in dep]
+    lines += [f"            _s{k} += {pr.doprint(d)}" for k, (d, _) in enumerate(parts) if d != 0]
+    for o, e in zip(adj, adj_exprs):
+        m = o.dirs[0][1]
+        lines.append(f"            _r = {pr.doprint(e)}")
+        lines.append(f"            for _j in range({width[id(m)]}):")
+        lines.append(f"                _acc[{offsets[id(o)]} + _j] += _r * _col{col[id(m.data)]}[_i, _j]")
+    lines += [f"        _parts[_k, {k}] = _s{k}" for k in range(len(parts))]
+    lines.append("        _adjs[_k] = _acc" if total else "")
+    lines.append("    numba.set_parallel_chunksize(_chunk)")
+    lines.append(f"    _out = numpy.zeros({prog.result_size(min(order, 1))})")
+    lines.append("    _adj = _adjs.sum(axis=0)" if total else "")
+    for k, (o, (d, c)) in enumerate(zip(sums, parts)):
+        total_code = f"_parts[:, {k}].sum()" + (f" + _n * ({pr.doprint(c)})" if c != 0 else "")
+        if o.kind == "value":
+            lines.append(f"    _out[0] += {total_code}")
+        elif o.dirs[0][0] == "slot":
+            lines.append(f"    _out[{1 + o.dirs[0][1]}] += {total_code}")
+        else:
+            lines.append(f"    _c = {total_code}")
+            lines += _const_gradient(o.dirs[0][1], pr)
+    for o in adj:
+        m, k = o.dirs[0][1], o.dirs[0][2]
+        sl, off, n = m.slots(k), offsets[id(o)], width[id(m)]
+        step = "" if sl.step in (None, 1) else f":{sl.step}"
+        lines.append(f"    _out[{1 + sl.start}:{1 + sl.stop}{step}] += _adj[{off}:{off + n}]")
+    lines.append("    return _out")
+    return "\n".join(line for line in lines if line)
+
+
+def _const_gradient(c: Any, pr: _ScalarPrinter) -> list[str]:
+    """``_out[slots] += _c * ds/dP`` for a row constant (after the row loop)."""
+    out = []
+    names = [b.symbol.name for b in c.blocks]
+    sls = [b.where for b in c.blocks]
+    if c.kind == "dot" and c.blocks[0] == c.blocks[-1]:
+        parts = [(sls[0], f"2.0 * {names[0]}.ravel()")]
+    elif c.kind == "dot":
+        parts = [(sls[0], f"{names[1]}.ravel()"), (sls[1], f"{names[0]}.ravel()")]
+    elif c.kind == "sum":
+        parts = [(sls[0], "1.0")]
+    else:
+        parts = [(sls[0], _block_vector(c.df, c.blocks[0], pr))]
+    for sl, vec in parts:
+        out.append(f"    _out[{1 + sl.start}:{1 + sl.stop}] += _c * {vec}")
+    return out
+
+
 def exec_numba_source(source: str) -> dict[str, Any]:
     """Execute generated kernel source with numba and the scalar helpers in scope."""
     return exec_source(source, "numba", {"numba": numba, **_HELPERS})
 
 
-def _signature(n_data: int) -> Any:
+def _signature(data: list[Any]) -> Any:
+    """``f(theta, cols, n)``: C-contiguous float64 arrays, one dimension per row axis."""
     arr = numba.types.float64[::1]
-    cols = numba.types.UniTuple(arr, n_data) if n_data else numba.types.Tuple(())
+    kinds = [numba.types.Array(numba.types.float64, 1 + len(d.shape), "C") for d in data]
+    if not kinds:
+        cols = numba.types.Tuple(())
+    elif len(set(kinds)) == 1:
+        cols = numba.types.UniTuple(kinds[0], len(kinds))
+    else:
+        cols = numba.types.Tuple(kinds)
     return arr(arr, cols, numba.types.intp)
 
 
@@ -306,26 +459,28 @@ class NumbaEmitter:
             else check_int(block_rows, "block_rows", minimum=1)
         )
 
-    def fused(self, program: Program) -> bool:
-        """Fused loops for scalar programs; block programs run NumPy/BLAS code in chunks."""
-        return not program.blocks
+    def fused(self, program: Program, order: int = 1) -> bool:
+        """Fused loops, except the Hessian of a program with blocks (NumPy/BLAS in chunks)."""
+        return not (program.blocks and order >= 2)
 
     def emit(self, tag: str, program: Program, kernels: dict[str, int]) -> tuple[str, dict[str, Any]]:
         """Generate, execute and compile (numba) the kernels ``_<name>``."""
-        if program.blocks:  # BLAS for the maps: the NumPy block kernels
-            chunks = [emit_block_function(f"_{k}", program.select(o), o) for k, o in kernels.items()]
-            source = "\n\n\n".join(chunks) + "\n"
-            return source, exec_numba_source(source)
-        params = [p.symbol for p in program.params]
-        data = [d.symbol for d in program.data]
         chunks = []
         for k, order in kernels.items():
             sub = program.select(order)
-            outs = [sub.cse.outputs[o.index] for o in sub.outputs]
-            chunks.append(_emit_kernel(f"_{k}", program.cse, outs, params, data, self.rows))
+            if program.blocks and order >= 2:  # the Hessian blocks: BLAS on chunks
+                chunks.append(emit_block_function(f"_{k}", sub, order))
+            elif program.blocks:
+                chunks.append(_emit_block_kernel(f"_{k}", sub, order, self.rows))
+            else:
+                outs = [sub.cse.outputs[o.index] for o in sub.outputs]
+                params = [p.symbol for p in program.params]
+                data = [d.symbol for d in program.data]
+                chunks.append(_emit_kernel(f"_{k}", program.cse, outs, params, data, self.rows))
         source = "\n\n\n".join(chunks) + "\n"
         namespace = exec_numba_source(source)
-        sig = _signature(len(data))
-        for k in kernels:  # compile now, so compile_time tells the truth
-            namespace[f"_{k}"].compile(sig)
+        sig = _signature(program.data)
+        for k, order in kernels.items():  # compile now, so compile_time tells the truth
+            if self.fused(program, order):
+                namespace[f"_{k}"].compile(sig)
         return source, namespace

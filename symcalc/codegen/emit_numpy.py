@@ -64,7 +64,7 @@ class NumpyEmitter:
     def __init__(self, rows: int) -> None:
         self.rows = rows
 
-    def fused(self, program: Program) -> bool:
+    def fused(self, program: Program, order: int = 1) -> bool:
         """Whether the kernels of ``program`` loop over all rows themselves (never: chunks)."""
         return False
 
