@@ -58,7 +58,7 @@ def columns(frame: Any, /, **blocks: str | Sequence[str]) -> Columns:
     star = [k for k, v in blocks.items() if isinstance(v, str) and v == "*"]
     if len(star) > 1:
         raise SymbolError(f"only one data block can take the remaining columns ('*'); got {star}")
-    used: set[str] = set()
+    used: set[str] = set(blocks) & set(available)  # a column named like a keyword is its own
     for key, spec in blocks.items():
         if not (isinstance(spec, str) and spec == "*"):
             used |= {spec} if isinstance(spec, str) else set(map(str, spec))

@@ -95,8 +95,8 @@ class _Emitter:
         body = f.expr.xreplace({var: flat})
         text = self.code(body)
         if not body.has(flat):  # a constant derivative: broadcast it over the block
-            text = f"numpy.full({block.size}, {text})"
-        return text
+            return f"numpy.full({block.size}, {text})"
+        return f"({text})"
 
     # ------------------------------------------------------------------ reductions
     def total(self, e: sp.Expr) -> str:
@@ -187,7 +187,7 @@ class _Emitter:
         if a[0] == "map" and b[0] == "map":
             Xa, Xb = a[1].data.symbol.name, b[1].data.symbol.name
             blk = self.fresh("_B")
-            self.line(f"{blk} = numpy.dot({Xa}.T * {self.rows(h)}, {Xb})")
+            self.line(f"{blk} = numpy.dot({Xa}.T * ({self.rows(h)}), {Xb})")
             self.add(a[1].slots(a[2]), b[1].slots(b[2]), blk, same)
             return
         if a[0] != "map" and b[0] == "map":  # keep a map (if any) first

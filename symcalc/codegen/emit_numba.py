@@ -305,7 +305,7 @@ def _block_vector(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
     var = f.variables[0]
     item = sp.Symbol("_v")
     body = pr.doprint(f.expr.xreplace({var: item}))
-    return f"numpy.array([{body} for _v in {block.symbol.name}.ravel()])"
+    return f"numpy.array([{body} for _v in {block.symbol.name}.ravel()])"  # (a primary)
 
 
 def _row_inputs(prog: Program) -> list[str]:
