@@ -160,7 +160,7 @@ class Softmax(MatrixExpr):
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> sp.Expr:
         z = sp.Matrix(self.arg.as_explicit())
-        k = int(i) * int(self.shape[1]) + int(j)
+        k = int(i) if self.shape[1] == 1 else int(j)  # (the other index may be a dummy)
         return sp.exp(z[k]) / sp.Add(*[sp.exp(e) for e in z])
 
     def doit(self, **hints: Any) -> Softmax:

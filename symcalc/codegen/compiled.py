@@ -197,8 +197,9 @@ class CompiledLoss:
         for sym, col in zip(self.data_symbols, data.columns):
             bad = ~np.isfinite(col)
             if bad.any():
-                at = np.unravel_index(int(np.argmax(bad)), col.shape)
-                where = f"row {at[0]}" if col.ndim == 1 else f"row {at[0]}, column {at[1:]}"
+                at = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), col.shape))
+                where = f"row {at[0]}" + (f", column {at[1]}" if col.ndim == 2 else
+                                          f", entry {at[1:]}" if col.ndim > 2 else "")
                 raise NonFiniteError(
                     f"data[{sym.name!r}] contains {col[at]} at {where}; finite numbers are "
                     "required (drop or impute missing values first)"
