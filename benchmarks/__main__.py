@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc", "mlp", "descent", "compile")
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,18 +1,18 @@
 """One training epoch of an MLP 16 -> 64 -> 64 -> 1 (tanh, MSE, SGD, batch 256).
 
 symcalc.nn (activation derivatives compiled from SymPy) against a hand-written NumPy
-backpropagation of the same network in the same process, and PyTorch eager (float64, CPU)
-when torch is installed. Each epoch includes the shuffle and the per-batch loss value, as a
-training loop reports it. Ratios are time / hand-written NumPy time (lower is better).
+backpropagation of the same network in the same process, PyTorch eager (float64, CPU) when
+torch is installed, and JAX (float64, the whole epoch one ``jit``-compiled ``lax.scan`` over
+the batches) when jax is installed. Each epoch includes the shuffle and the per-batch loss
+value, as a training loop reports it. Ratios are time / hand-written NumPy time (lower is
+better).
 """
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
-from ._util import have, table, timeit
+from ._util import table, torch_sgd_epoch, training_rows, with_one_blas_thread
 
 SIZES = (16, 64, 64, 1)
 BATCH = 256
@@ -75,35 +75,50 @@ def _symcalc_model():
 def _torch_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
     import torch
 
-    torch.set_num_threads(1)
     net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64),
                               torch.nn.Tanh(), torch.nn.Linear(64, 1)).double()
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    loss_fn = torch.nn.MSELoss()
+    return torch_sgd_epoch(net, torch.nn.MSELoss(), torch.from_numpy(X), torch.from_numpy(y),
+                           batch=BATCH, lr=LR)
 
-    def epoch() -> None:
-        order = torch.randperm(len(Xt))
-        Xs, ys = Xt[order], yt[order]
-        for s in range(0, len(Xt), BATCH):
-            opt.zero_grad()
-            loss = loss_fn(net(Xs[s : s + BATCH]), ys[s : s + BATCH])
-            loss.backward()
-            opt.step()
-            loss.item()
 
-    return epoch
+def _jax_epoch_fn(X: np.ndarray, y: np.ndarray):  # pragma: no cover - optional peer
+    """One epoch as one compiled program: ``lax.scan`` of SGD steps over the batches."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def loss(params, xb, yb):
+        W1, b1, W2, b2, W3, b3 = params
+        out = jnp.tanh(jnp.tanh(xb @ W1 + b1) @ W2 + b2) @ W3 + b3
+        return jnp.mean((out - yb) ** 2)
+
+    def step(params, batch):
+        value, grads = jax.value_and_grad(loss)(params, *batch)
+        return [p - LR * g for p, g in zip(params, grads)], value
+
+    @jax.jit
+    def epoch(params, Xs, ys):
+        params, values = jax.lax.scan(step, params, (Xs, ys))
+        return params, values.mean()
+
+    state = {"params": [jnp.asarray(w) for w in _init()]}
+    rng = np.random.default_rng(2)
+    steps = len(X) // BATCH
+    Xd, yd = jnp.asarray(X), jnp.asarray(y)
+
+    def run() -> None:
+        order = jnp.asarray(rng.permutation(len(X))[: steps * BATCH])
+        Xs = Xd[order].reshape(steps, BATCH, -1)
+        ys = yd[order].reshape(steps, BATCH, -1)
+        state["params"], value = epoch(state["params"], Xs, ys)
+        float(value)
+
+    return run
 
 
 def run(quick: bool) -> str:
-    """BLAS is limited to one thread (threadpoolctl, when installed) so that the small
-    per-batch matrix products are timed without thread contention on shared machines."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return _run(quick, "default BLAS threads")
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run(quick, "1 BLAS thread")
+    return with_one_blas_thread(lambda threads: _run(quick, threads))
 
 
 def _run(quick: bool, threads: str) -> str:
@@ -113,21 +128,14 @@ def _run(quick: bool, threads: str) -> str:
     model = _symcalc_model()
     w = _init()
     rng = np.random.default_rng(2)
-    # interleaved repeats, so load changes on a shared machine hit both sides alike
-    runs = {"numpy": lambda: numpy_epoch(w, X, y, rng),
-            "symcalc": lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2)}
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(repeats):
-        for key, fn in runs.items():
-            times[key].append(timeit(fn, repeats=1, warmup=0 if times[key] else 1))
-    t_numpy, t_symcalc = (statistics.median(times[k]) for k in ("numpy", "symcalc"))
-    rows = [("hand-written NumPy backprop", t_numpy * 1e3, 1.0),
-            ("symcalc.nn Sequential.fit", t_symcalc * 1e3, t_symcalc / t_numpy)]
-    if have("torch"):  # pragma: no cover - optional peer
-        t_torch = timeit(_torch_epoch_fn(X, y), repeats=repeats)
-        rows.append(("PyTorch eager (float64, 1 thread)", t_torch * 1e3, t_torch / t_numpy))
-    else:
-        rows.append(("PyTorch eager", "not installed", "-"))
+    rows = training_rows(
+        lambda: numpy_epoch(w, X, y, rng),
+        lambda: model.fit(X, y, epochs=1, batch_size=BATCH, seed=2, verbose=0),
+        [("PyTorch eager (float64, 1 thread)", "torch", lambda: _torch_epoch_fn(X, y)),
+         ("JAX jit + lax.scan (float64)", "jax", lambda: _jax_epoch_fn(X, y))],
+        repeats,
+    )
+    rows.append(("numba backend, whole training step fused", "not possible yet", "-"))
     return table(
         f"MLP 16-64-64-1 (tanh, MSE, SGD), one epoch, N={n}, batch {BATCH}, {threads}",
         ("implementation", "ms / epoch", "ratio vs NumPy"),

@@ -330,11 +330,11 @@ class _InterruptAt(nn.Callback):
             original = self.model._loss_and_grads
             calls = []
 
-            def flaky(xb, yb):  # interrupt in the middle of the epoch, after one step
+            def flaky(xb, yb, *weights):  # interrupt in the middle of the epoch, after one step
                 calls.append(1)
                 if len(calls) == 2:
                     raise KeyboardInterrupt
-                return original(xb, yb)
+                return original(xb, yb, *weights)
 
             self.model._loss_and_grads = flaky
 

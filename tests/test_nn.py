@@ -405,8 +405,10 @@ def test_bad_inputs():
         nn.Sequential(["dense"])
     with pytest.raises(SymcalcError, match="batch_size must be >= 1"):
         model.fit(X, y, batch_size=0)
-    with pytest.raises(SymcalcError, match="monitor must be one of"):
-        nn.EarlyStopping(monitor="accuracy")
+    with pytest.raises(SymcalcError, match=r"monitor='accuracy'\) is not among the logged keys"):
+        model.fit(X, y, callbacks=[nn.EarlyStopping(monitor="accuracy")])
+    with pytest.raises(SymcalcError, match="mode must be one of"):
+        nn.EarlyStopping(mode="maximize")
     with pytest.raises(ShapeError, match="validation X has 2 feature"):
         model.fit(X, y, validation_data=(X[:, :2], y))
 

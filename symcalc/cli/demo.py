@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         [sc.nn.Dense(8, activation="tanh", input_dim=2, seed=0), sc.nn.Dense(1, activation="sigmoid", seed=1)]
     )
     model.compile(optimizer="adam", loss="binary_crossentropy", learning_rate=0.05)
-    hist = model.fit(X, Y, epochs=150, batch_size=32, seed=0)
+    hist = model.fit(X, Y, epochs=150, batch_size=32, seed=0, verbose=0)
     accuracy = float(np.mean((model.predict(X) > 0.5) == (Y > 0.5)))
     print(f"training loss   : {hist.history['loss'][0]:.4f} -> {hist.history['loss'][-1]:.4f}, accuracy {accuracy:.0%}")
     print(f"gradient check  : max relative error {model.gradient_check(X[:16], Y[:16]):.2e} vs finite differences")

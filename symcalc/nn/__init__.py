@@ -13,13 +13,29 @@ and backpropagation multiplies these derivatives by the chain rule, vectorized o
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .callbacks import Callback, EarlyStopping, History
-from .layers import INITIALIZERS, Dense
-from .losses import LOSSES, LossFunction, get_loss
+from .layers import INITIALIZERS, Dense, Input
+from .losses import (
+    LOSSES,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    LossFunction,
+    SparseCategoricalCrossentropy,
+    get_loss,
+)
+from .metrics import METRICS, Metric
 from .model import Sequential
+from .saving import load_model
 
 __all__ = [
     "Sequential",
     "Dense",
+    "Input",
+    "load_model",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "Metric",
+    "METRICS",
     "EarlyStopping",
     "Callback",
     "History",

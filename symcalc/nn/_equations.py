@@ -7,6 +7,8 @@ from typing import Any
 
 import sympy as sp
 
+Sequential = Any  # the model (symcalc.nn.model imports this module, so not the other way)
+
 __all__ = ["BackpropEquations", "backprop_equations"]
 
 
@@ -44,9 +46,33 @@ def _partial(wrt: str) -> str:
     return rf"\frac{{\partial \mathcal{{L}}}}{{\partial {wrt}}}"
 
 
-def backprop_equations(model: Any) -> BackpropEquations:
-    """Build the equations of ``model`` (a :class:`symcalc.nn.Sequential`; not imported here:
-    the model imports this module); see :meth:`symcalc.nn.Sequential.backprop_equations`."""
+def _loss_equations(model: Sequential, out: object, L: int) -> list[str]:
+    """The loss and the output layer's delta (combined forms on the logits when fused)."""
+    ell, dell = model.loss.latex()
+    row_sum = model.loss.name.endswith("categorical_crossentropy")
+    mean = r"\frac{1}{n}" if row_sum else r"\frac{1}{n k}"
+    eqs = [rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
+           rf"y_{{ij}}\right), \quad \ell(\hat{{y}}, y) = {ell}"]
+    z = f"z^{{({L})}}"
+    if model._fused:
+        which = "softmax" if row_sum else r"\sigma"
+        name = "softmax" if row_sum else "sigmoid"
+        eqs.append(rf"\delta^{{({L})}} &= {mean}\left(\operatorname{{{which}}}({z}) - y\right)"
+                   rf" \quad \text{{({name} and cross-entropy combined on the logits)}}")
+    elif out.rowwise:  # type: ignore[attr-defined]
+        a = f"a^{{({L})}}"
+        eqs.append(rf"\delta^{{({L})}} &= {a} \odot \left(g - ({a} \cdot g)\mathbf{{1}}^\top"
+                   rf"\right), \quad g = {mean} \left. {dell} \right|_{{\hat{{y}} = {a}}}")
+    else:
+        factor = "" if out.is_identity else (  # type: ignore[attr-defined]
+            rf" \odot \left({_at(out.derivative, out.symbol, L)}\right)")  # type: ignore
+        eqs.append(rf"\delta^{{({L})}} &= {mean} \left. {dell} "
+                   rf"\right|_{{\hat{{y}} = a^{{({L})}}}}{factor}")
+    return eqs
+
+
+def backprop_equations(model: Sequential) -> BackpropEquations:
+    """Build the equations; see :meth:`symcalc.nn.Sequential.backprop_equations`."""
     n_layers = len(model.layers)
     per_layer: list[list[str]] = []
     for l, layer in enumerate(model.layers, start=1):
@@ -62,22 +88,15 @@ def backprop_equations(model: Any) -> BackpropEquations:
     out = model.layers[-1].activation if model.layers else None
     loss_eqs: list[str] = []
     if model.loss is not None and out is not None:
-        ell, dell = model.loss.latex()
-        mean = r"\frac{1}{n k}"
-        loss_eqs.append(rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
-                        rf"y_{{ij}}\right), \quad \ell(\hat{{y}}, y) = {ell}")
-        if model._fused:
-            loss_eqs.append(rf"\delta^{{({L})}} &= {mean}\left(\sigma(z^{{({L})}}) - y\right)"
-                            r" \quad \text{(sigmoid and cross-entropy combined on the logits)}")
-        else:
-            factor = "" if out.is_identity else (
-                rf" \odot \left({_at(out.derivative, out.symbol, L)}\right)")
-            loss_eqs.append(rf"\delta^{{({L})}} &= {mean} \left. {dell} "
-                            rf"\right|_{{\hat{{y}} = a^{{({L})}}}}{factor}")
+        loss_eqs = _loss_equations(model, out, L)
     for l in range(L - 1, 0, -1):
         act = model.layers[l - 1].activation
         back = rf"\delta^{{({l + 1})}} W^{{({l + 1})\top}}"
-        if not act.is_identity:
+        if act.rowwise:
+            a = f"a^{{({l})}}"
+            back = (rf"{a} \odot \left(g - ({a} \cdot g)\mathbf{{1}}^\top\right), \quad "
+                    rf"g = {back}")
+        elif not act.is_identity:
             deriv = _at(act.derivative, act.symbol, l)
             back = rf"\left({back}\right) \odot \left({deriv}\right)"
         per_layer[l - 1].append(rf"\delta^{{({l})}} &= {back}")

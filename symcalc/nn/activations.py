@@ -24,64 +24,41 @@ import sympy as sp
 
 from .._validate import describe
 from ..errors import SymbolError, SymcalcError
+from ..functions import relu, sigmoid, softplus
+from ._kernels import _compiled, _unchecked
+from .rowwise import ROW_ACTIVATIONS, RowActivation
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "Z"]
 
 #: The symbol every built-in activation is written in (real, so ``|z|`` differentiates to sign).
 Z = sp.Symbol("z", real=True)
 
-_SIGMOID = 1 / (1 + sp.exp(-Z))
+_SIGMOID = sigmoid(Z)
 
-#: Built-in activations by name (Keras names). ``elu`` uses ``alpha = 1``.
+#: Built-in activations by name (Keras names), written with the folded SymPy functions of
+#: :mod:`symcalc.functions` so derivatives read as in a textbook. ``elu`` uses ``alpha = 1``.
 ACTIVATIONS: dict[str, sp.Expr] = {
     "linear": Z,
-    "relu": sp.Max(0, Z),
+    "relu": relu(Z),
     "tanh": sp.tanh(Z),
     "sigmoid": _SIGMOID,
-    "softplus": sp.log(1 + sp.exp(Z)),
+    "softplus": softplus(Z),
     "elu": sp.Piecewise((Z, Z > 0), (sp.exp(Z) - 1, True)),
     "swish": Z * _SIGMOID,
 }
 
-ActivationLike = Union[str, sp.Expr, "Activation", None]
+ActivationLike = Union[str, sp.Expr, "Activation", RowActivation, None]
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> Any:
-    """The shared compile path, cached so equal expressions are compiled once per process."""
-    from ..codegen import compile_elementwise
-
-    try:
-        return compile_elementwise(list(exprs), list(symbols))
-    except SymcalcError:
-        raise
-    except Exception as exc:  # unsupported SymPy functions in user expressions
-        raise SymcalcError(
-            f"could not compile {', '.join(map(str, exprs))} to NumPy code: {exc}"
-        ) from None
-
-
-def _unchecked(fn: Any) -> Any:
-    """``fn`` (an ElementwiseFunction) without its per-call conversions and errstate, for the
-    training loop, which passes float64 arrays of one shape inside ``np.errstate``. A probe
-    compares it with the checked call; on any difference the checked call is used."""
-    kernel = getattr(fn, "_fn", None)
-    if kernel is None:  # pragma: no cover - depends on the compile module's internals
-        return fn
-
-    def fast(*cols: np.ndarray) -> tuple[np.ndarray, ...]:
-        outs = kernel((), cols, cols[0].shape)
-        return tuple(o if getattr(o, "dtype", None) == np.float64 else
-                     np.asarray(o, dtype=np.float64) for o in outs)
-
-    probe = [np.linspace(-2.0, 2.0, 6).reshape(2, 3) + 0.25 * i for i in range(len(fn.args))]
-    try:
-        with np.errstate(all="ignore"):
-            same = all(np.array_equal(np.broadcast_to(a, b.shape), b, equal_nan=True)
-                       for a, b in zip(fast(*probe), fn(*probe)))
-    except Exception:  # pragma: no cover - a changed calling convention
-        same = False
-    return fast if same else fn
+def _for_evaluation(expr: sp.Expr) -> sp.Expr:
+    """The same function in a form the compile path evaluates fast: ``Heaviside(u, 0)``
+    becomes ``Max(0, sign(u))`` (equal for every real u, NaN for NaN), which compiles to two
+    ufunc passes where the Heaviside printer emits ``numpy.select`` (about 5x slower on
+    ReLU's hidden layers). Display and saving keep the Heaviside form."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Heaviside) and len(e.args) == 2 and e.args[1] == 0,
+        lambda e: sp.Max(0, sp.sign(e.args[0])),
+    )
 
 
 def _heaviside_zero_at_zero(expr: sp.Expr) -> sp.Expr:
@@ -142,14 +119,17 @@ class Activation:
                 "use SymPy functions with known derivatives"
             )
         self.derivative: sp.Expr = derivative
+        self._derivative_eval = _for_evaluation(derivative)
         self.name: str = name if name is not None else str(expr)
         self.is_identity: bool = self.expr == sym
+        self.rowwise = False
+        self._is_sigmoid: bool | None = None
         self._both = self._value = self._fast_both = self._fast_value = None
 
     def value_and_derivative(self, z: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(sigma(z), sigma'(z))`` elementwise, from one compiled function."""
         if self._both is None:
-            self._both = _compiled((self.expr, self.derivative), (self.symbol,))
+            self._both = _compiled((self.expr, self._derivative_eval), (self.symbol,))
         return self._both(z)
 
     def __call__(self, z: Any) -> np.ndarray:
@@ -161,17 +141,23 @@ class Activation:
     def _kernels(self) -> tuple[Any, Any]:
         """Unchecked ``(sigma, sigma')`` and ``sigma`` kernels for the layers' hot loop."""
         if self._fast_both is None:
-            self._fast_both = _unchecked(_compiled((self.expr, self.derivative), (self.symbol,)))
+            self._fast_both = _unchecked(_compiled((self.expr, self._derivative_eval),
+                                                   (self.symbol,)))
             self._fast_value = _unchecked(_compiled((self.expr,), (self.symbol,)))
         return self._fast_both, self._fast_value
 
+    def is_softmax(self) -> bool:
+        """False: softmax is row-wise (:class:`~symcalc.nn.rowwise.RowActivation`)."""
+        return False
+
     def is_sigmoid(self) -> bool:
         """Whether this is the logistic sigmoid (enables the stable cross-entropy form)."""
-        expr = self.expr.xreplace({self.symbol: Z})
-        if expr == _SIGMOID:
-            return True
-        # other spellings, e.g. exp(z)/(1 + exp(z)); only small expressions are simplified
-        return sp.count_ops(expr) <= 20 and sp.simplify(expr - _SIGMOID) == 0
+        if self._is_sigmoid is None:
+            expr = self.expr.xreplace({self.symbol: Z})
+            # other spellings, e.g. exp(z)/(1 + exp(z)); only small expressions are simplified
+            self._is_sigmoid = expr == _SIGMOID or (sp.count_ops(expr) <= 20 and sp.simplify(
+                (expr - _SIGMOID).rewrite(sp.exp)) == 0)
+        return bool(self._is_sigmoid)
 
     def latex(self) -> tuple[str, str]:
         """LaTeX of ``sigma(z)`` and ``sigma'(z)`` (written in the symbol ``z``)."""
@@ -187,8 +173,13 @@ def _builtin(name: str) -> Activation:
     return Activation(ACTIVATIONS[name], name=name)
 
 
-def get_activation(spec: ActivationLike) -> Activation:
-    """An :class:`Activation` from a name, a SymPy expression, an Activation or None (linear).
+def _names() -> str:
+    return ", ".join(map(repr, [*ACTIVATIONS, *ROW_ACTIVATIONS]))
+
+
+def get_activation(spec: ActivationLike) -> Activation | RowActivation:
+    """An :class:`Activation` from a name, a SymPy expression, an Activation or None (linear);
+    ``"softmax"`` gives the row-wise :class:`~symcalc.nn.rowwise.RowActivation`.
 
     Raises
     ------
@@ -199,18 +190,20 @@ def get_activation(spec: ActivationLike) -> Activation:
     """
     if spec is None:
         return _builtin("linear")
-    if isinstance(spec, Activation):
+    if isinstance(spec, (Activation, RowActivation)):
         return spec
     if isinstance(spec, str):
+        if spec in ROW_ACTIVATIONS:
+            return ROW_ACTIVATIONS[spec]
         if spec not in ACTIVATIONS:
             raise SymcalcError(
-                f"activation must be one of {', '.join(map(repr, ACTIVATIONS))} or a SymPy "
-                f"expression in one symbol; got {spec!r}"
+                f"activation must be one of {_names()} or a SymPy expression in one symbol; "
+                f"got {spec!r}"
             )
         return _builtin(spec)
     if isinstance(spec, sp.Basic):
         return Activation(spec)
     raise SymcalcError(
-        f"activation must be a name ({', '.join(map(repr, ACTIVATIONS))}), a SymPy expression "
-        f"in one symbol or None; got {describe(spec)} of type {type(spec).__name__}"
+        f"activation must be a name ({_names()}), a SymPy expression in one symbol or None; "
+        f"got {describe(spec)} of type {type(spec).__name__}"
     )

@@ -21,8 +21,47 @@ import numpy as np
 from .._validate import as_rng, check_choice, check_int, describe
 from ..errors import ShapeError, SymcalcError
 from .activations import Activation, ActivationLike, get_activation
+from .rowwise import RowActivation
 
-__all__ = ["Dense", "INITIALIZERS"]
+__all__ = ["Dense", "Input", "INITIALIZERS"]
+
+
+def _shape_to_dim(shape: object, name: str) -> int:
+    """``(n,)`` -> n: Dense layers take flat feature vectors, as Keras's ``input_shape=(n,)``."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or len(shape) != 1:
+        raise ShapeError(
+            f"{name} must be a 1-tuple (n_features,), as Dense layers take flat feature "
+            f"vectors; got {describe(shape)}"
+        )
+    return check_int(shape[0], f"{name}[0]", minimum=1)
+
+
+class Input:
+    """The input of a :class:`~symcalc.nn.Sequential` model, as Keras's ``Input(shape=(n,))``.
+
+    Only as the first entry of a Sequential model; it has no weights.
+
+    Parameters
+    ----------
+    shape : tuple of one int
+        ``(n_features,)``.
+    name : str, optional
+
+    Examples
+    --------
+    >>> Input(shape=(10,))
+    Input(shape=(10,))
+    """
+
+    def __init__(self, shape: tuple[int], *, name: str | None = None) -> None:
+        self.input_dim = _shape_to_dim(shape, "shape")
+        self.shape = (self.input_dim,)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Input(shape={self.shape})"
 
 
 def _uniform(scale: Callable[[int, int], float]) -> Callable[..., np.ndarray]:
@@ -74,9 +113,13 @@ class Dense:
         Number of outputs.
     activation : str, sympy.Expr, Activation or None
         A name (``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softplus``, ``elu``,
-        ``swish``), a SymPy expression in exactly one free symbol, or None (linear).
+        ``swish``, or ``softmax`` for the output layer), a SymPy expression in exactly one
+        free symbol, or None (linear).
     input_dim : int, optional
-        Number of inputs; required on the first layer unless the model is built by ``fit``.
+        Number of inputs; required on the first layer unless the model is built by ``fit``
+        (or starts with an :class:`Input`).
+    input_shape : tuple of one int, optional
+        Keras's spelling of the same: ``input_shape=(n,)`` is ``input_dim=n``.
     use_bias : bool
     kernel_initializer : str
         One of :data:`INITIALIZERS` (the bias starts at zero).
@@ -98,14 +141,23 @@ class Dense:
         activation: ActivationLike = None,
         input_dim: int | None = None,
         *,
+        input_shape: tuple[int] | None = None,
         use_bias: bool = True,
         kernel_initializer: str = "glorot_uniform",
         seed: int | np.random.Generator | None = None,
         name: str | None = None,
     ) -> None:
         self.units = check_int(units, "units", minimum=1)
-        self.activation: Activation = get_activation(activation)
+        self.activation: Activation | RowActivation = get_activation(activation)
         self.input_dim = None if input_dim is None else check_int(input_dim, "input_dim", minimum=1)
+        if input_shape is not None:
+            dim = _shape_to_dim(input_shape, "input_shape")
+            if self.input_dim is not None and self.input_dim != dim:
+                raise ShapeError(
+                    f"input_dim={self.input_dim} and input_shape={tuple(input_shape)} disagree; "
+                    "give one of them"
+                )
+            self.input_dim = dim
         if not isinstance(use_bias, (bool, np.bool_)):
             raise SymcalcError(f"use_bias must be True or False; got {describe(use_bias)}")
         self.use_bias = bool(use_bias)
@@ -121,6 +173,7 @@ class Dense:
         # what the backward pass needs, set by forward(train=True)
         self._input: np.ndarray | None = None
         self._dsigma: np.ndarray | None = None
+        self._row_cache: tuple[np.ndarray, ...] | None = None
 
     # ------------------------------------------------------------------ building
     @property
@@ -163,6 +216,12 @@ class Dense:
             if train:
                 self._input, self._dsigma = a_prev, None
             return z
+        if act.rowwise:
+            if not train:
+                return act.fn(z)
+            a, self._row_cache = act.fn.forward(z)
+            self._input, self._dsigma = a_prev, None
+            return a
         both, value = act._kernels()
         if not train:
             return value(z)[0]
@@ -176,7 +235,7 @@ class Dense:
         if self.use_bias:
             z += self.b
         if train:
-            self._input, self._dsigma = a_prev, None
+            self._input, self._dsigma, self._row_cache = a_prev, None, None
         return z
 
     def backward(
@@ -190,11 +249,13 @@ class Dense:
         delta = delta_a
         if self._dsigma is not None:
             np.multiply(delta, self._dsigma, out=delta)
+        elif self._row_cache is not None:
+            delta = self.activation.fn.vjp(self._row_cache, delta)  # type: ignore[union-attr]
         grads = [self._input.T @ delta]
         if self.use_bias:
             grads.append(delta.sum(axis=0))
         back = delta @ self.W.T if need_input_grad else None
-        self._input = self._dsigma = None
+        self._input = self._dsigma = self._row_cache = None
         return grads, back
 
     def __repr__(self) -> str:

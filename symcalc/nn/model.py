@@ -4,7 +4,9 @@ Backpropagation here is the chain rule applied layer by layer, vectorized over t
 (there is no loop over samples). With ``z_l = a_{l-1} W_l + b_l`` and ``a_l = sigma_l(z_l)``:
 
 * output layer: ``delta_L = dl/dy_pred(a_L, y) * sigma_L'(z_L) / (n*k)`` (mean over the n
-  samples and k outputs), or ``(sigmoid(z_L) - y) / (n*k)`` for sigmoid + cross-entropy;
+  samples and k outputs), or the combined forms on the logits: ``(sigmoid(z_L) - y) / (n*k)``
+  for sigmoid + binary cross-entropy, ``(softmax(z_L) - y) / n`` for softmax + categorical
+  cross-entropy;
 * hidden layers: ``delta_l = (delta_{l+1} W_{l+1}^T) * sigma_l'(z_l)``;
 * gradients: ``dL/dW_l = a_{l-1}^T delta_l`` and ``dL/db_l = sum over rows of delta_l``.
 
@@ -14,23 +16,27 @@ through :func:`symcalc.codegen.compile_elementwise`; see :meth:`Sequential.backp
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
+from os import PathLike
 from typing import Any
 
 import numpy as np
 
 from .._validate import as_float_array, as_rng, check_int, describe
-from ..errors import DataError, ShapeError, SymcalcError
+from ..errors import ShapeError, SymcalcError
 from ..optimizers import Optimizer, get_optimizer
+from . import training
 from .callbacks import Callback, History
-from .layers import Dense
-from .losses import LossFunction, LossLike, get_loss
+from .layers import Dense, Input
+from .losses import CategoricalCrossentropy, LossFunction, LossLike, get_loss
+from .metrics import Metric, get_metrics
+from .serialize import load_weights, save_model, save_weights
 
 __all__ = ["Sequential"]
 
 _EVAL_ROWS = 8192  # rows per chunk in predict/evaluate (bounds the memory of one call)
+
+Loss = LossFunction | CategoricalCrossentropy
 
 
 class Sequential:
@@ -39,6 +45,7 @@ class Sequential:
     Parameters
     ----------
     layers : sequence of Dense, optional
+        May start with an :class:`~symcalc.nn.Input` giving the number of features.
     seed : int or numpy.random.Generator, optional
         Seeds weight initialization (layers without their own seed) and, unless ``fit`` gets
         its own seed, the shuffling of batches.
@@ -49,17 +56,20 @@ class Sequential:
     >>> import numpy as np, symcalc as sc
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     >>> y = np.array([0, 1, 1, 0], dtype=float)
-    >>> model = sc.nn.Sequential([sc.nn.Dense(8, activation="tanh", input_dim=2),
+    >>> model = sc.nn.Sequential([sc.nn.Input(shape=(2,)), sc.nn.Dense(8, activation="tanh"),
     ...                           sc.nn.Dense(1, activation="sigmoid")], seed=0)
-    >>> model = model.compile(optimizer="adam", loss="binary_crossentropy", learning_rate=0.05)
-    >>> hist = model.fit(X, y, epochs=300, batch_size=4, seed=0)
+    >>> model = model.compile(optimizer="adam", loss="binary_crossentropy", learning_rate=0.05,
+    ...                       metrics=["accuracy"])
+    >>> hist = model.fit(X, y, epochs=300, batch_size=4, seed=0, verbose=0)
     >>> (model.predict(X).ravel() > 0.5).astype(int).tolist()
     [0, 1, 1, 0]
+    >>> model.evaluate(X, y, return_dict=True)["accuracy"]
+    1.0
     """
 
     def __init__(
         self,
-        layers: Sequence[Dense] | None = None,
+        layers: Sequence[Dense | Input] | None = None,
         *,
         seed: int | np.random.Generator | None = None,
         name: str = "sequential",
@@ -67,27 +77,52 @@ class Sequential:
         self.layers: list[Dense] = []
         self.name = str(name)
         self._rng = as_rng(seed)
-        self.loss: LossFunction | None = None
+        self._input: Input | None = None
+        self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
+        self.metrics: list[Metric] = []
+        self._metric_specs: list[Any] = []
         self.stop_training = False
-        self._fused = False
+        self._head: Loss | None = None  # the loss on the logits when it fuses with the output
         if layers is not None:
-            if isinstance(layers, Dense) or not isinstance(layers, Sequence):
+            if isinstance(layers, (Dense, Input)) or not isinstance(layers, Sequence):
                 raise SymcalcError(f"layers must be a list of Dense layers; got {describe(layers)}")
             for layer in layers:
                 self.add(layer)
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer: Dense) -> None:
-        """Append a layer (names default to ``dense``, ``dense_1``, ...)."""
+    def add(self, layer: Dense | Input) -> None:
+        """Append a layer (names default to ``dense``, ``dense_1``, ...); an
+        :class:`~symcalc.nn.Input` may come first only."""
+        if isinstance(layer, Input):
+            if self.layers or self._input is not None:
+                raise SymcalcError("an Input may only be the first entry of a Sequential model")
+            self._input = layer
+            return
         if not isinstance(layer, Dense):
             raise SymcalcError(f"layers must be Dense instances; got {describe(layer)}")
+        if not self.layers and self._input is not None:
+            if layer.input_dim is not None and layer.input_dim != self._input.input_dim:
+                raise ShapeError(
+                    f"the first Dense layer has input_dim={layer.input_dim} but the model's "
+                    f"Input has shape {self._input.shape}"
+                )
+            layer.input_dim = self._input.input_dim
         if layer.name is None:
             k = len(self.layers)
             layer.name = "dense" if k == 0 else f"dense_{k}"
         self.layers.append(layer)
-        if self.loss is not None:
-            self._fused = self.loss.fuses_with(layer.activation)
+        self._update_head()
+
+    def _update_head(self) -> None:
+        if self.loss is not None and self.layers:
+            self._head = self.loss.fused_with(self.layers[-1].activation)
+            self.metrics = get_metrics(self._metric_specs, units=self.layers[-1].units)
+
+    @property
+    def _fused(self) -> bool:
+        """Whether the output activation and the loss are evaluated together on the logits."""
+        return self._head is not None
 
     @property
     def built(self) -> bool:
@@ -97,6 +132,11 @@ class Sequential:
     def input_dim(self) -> int | None:
         return self.layers[0].input_dim if self.layers else None
 
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", *metric names]``: the order of :meth:`evaluate`'s list."""
+        return ["loss", *(m.name for m in self.metrics)]
+
     def _build(self, input_dim: int | None = None) -> None:
         if not self.layers:
             raise SymcalcError("the model has no layers; add Dense layers first")
@@ -105,7 +145,8 @@ class Sequential:
         dim = input_dim if input_dim is not None else self.layers[0].input_dim
         if dim is None:
             raise SymcalcError(
-                "the model is not built: give input_dim to the first layer or call fit first"
+                "the model is not built: give input_dim (or input_shape=(n,)) to the first "
+                "layer, start with Input(shape=(n,)), or call fit first"
             )
         for layer in self.layers:
             layer.build(dim, self._rng)
@@ -141,12 +182,13 @@ class Sequential:
             setattr(layer, attr, arr)
 
     def count_params(self) -> int:
-        """Total number of weights and biases."""
+        """Total number of weights and biases (Keras's count for the same layers)."""
         self._build()
         return sum(layer.count_params() for layer in self.layers)
 
     def summary(self) -> str:
-        """Print and return a table of layers, output shapes, parameter counts and activations."""
+        """Print and return a table of layers, output shapes, parameter counts and activations,
+        with Keras's totals (all parameters are trainable; float64 takes 8 bytes each)."""
         self._build()
         rows = [("Layer (type)", "Output Shape", "Param #", "Activation")]
         for layer in self.layers:
@@ -157,7 +199,10 @@ class Sequential:
         rule = "=" * max(len(line), 40)
         out = [f'Model: "{self.name}"', rule, line, rule]
         out += ["".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows[1:]]
-        out += [rule, f"Total params: {self.count_params()}"]
+        total = self.count_params()
+        size = _bytes(8 * total)
+        out += [rule, f"Total params: {total} ({size})", f"Trainable params: {total} ({size})",
+                "Non-trainable params: 0 (0.00 B)"]
         if self.loss is not None:
             out.append(f"Loss: {self.loss.name}; optimizer: {self.optimizer!r}")
         text = "\n".join(out)
@@ -170,28 +215,41 @@ class Sequential:
         optimizer: str | Optimizer = "sgd",
         loss: LossLike = "mse",
         learning_rate: float | None = None,
+        *,
+        metrics: Sequence[Any] | None = None,
     ) -> Sequential:
-        """Choose the optimizer and the loss; returns the model (so calls can be chained).
+        """Choose the optimizer, the loss and the metrics; returns the model (for chaining).
 
         Parameters
         ----------
         optimizer : {"sgd", "gd", "momentum", "nesterov", "adam"} or Optimizer
             The shared :mod:`symcalc.optimizers`; each weight array has its own state.
-        loss : {"mse", "mae", "binary_crossentropy"} or sympy.Expr
-            A SymPy expression in symbols named ``y_pred`` and ``y_true`` (per element; the
-            model averages it over samples and outputs).
+        loss : str, sympy.Expr or loss object
+            ``"mse"``, ``"mae"``, ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
+            ``"sparse_categorical_crossentropy"`` (Keras's long names work too), a loss object
+            such as ``CategoricalCrossentropy(from_logits=True)``, or a SymPy expression in
+            symbols named ``y_pred`` and ``y_true`` (per element; averaged over samples and
+            outputs).
         learning_rate : float, optional
             For a named optimizer (its default otherwise).
+        metrics : list of str or callable, optional
+            Logged per epoch in ``History.history`` under Keras's names; see
+            :mod:`symcalc.nn.metrics`.
         """
         if isinstance(optimizer, Optimizer) and learning_rate is not None:
             raise SymcalcError(
                 "learning_rate applies to optimizer names only; set it on the Optimizer object"
             )
-        self.optimizer = get_optimizer(optimizer, learning_rate)
+        new_optimizer = get_optimizer(optimizer, learning_rate)
+        new_loss = get_loss(loss)
+        units = self.layers[-1].units if self.layers else 1
+        get_metrics(metrics, units=units)  # validate before changing anything
+        self.optimizer, self.loss = new_optimizer, new_loss
         self.optimizer.reset()
-        self.loss = get_loss(loss)
+        self._metric_specs = list(metrics or [])
+        self.metrics = get_metrics(self._metric_specs, units=units)
         if self.layers:
-            self._fused = self.loss.fuses_with(self.layers[-1].activation)
+            self._update_head()
             if self.layers[0].input_dim is not None:
                 self._build()
         return self
@@ -213,35 +271,20 @@ class Sequential:
     def _check_xy(
         self, X: Any, y: Any, names: tuple[str, str] = ("X", "y")
     ) -> tuple[np.ndarray, np.ndarray]:
+        loss = self._require_compiled("training or evaluating")
         if not self.layers:
             raise SymcalcError("the model has no layers; add Dense layers first")
         X = self._check_x(X, names[0])
-        y = as_float_array(y, names[1], ndim=None)
-        k = self.layers[-1].units
-        if y.ndim == 1 and k == 1:
-            y = y.reshape(-1, 1)
-        if y.ndim != 2 or y.shape[1] != k:
-            alt = " or (n_samples,)" if k == 1 else ""
-            raise ShapeError(
-                f"{names[1]} must have shape (n_samples, {k}){alt} to match the output layer's "
-                f"{k} unit(s); got shape {y.shape}"
-            )
+        y = loss.prepare_target(as_float_array(y, names[1], ndim=None), self.layers[-1].units,
+                                names[1])
         if len(y) != len(X):
             raise ShapeError(
                 f"{names[0]} and {names[1]} must have the same number of samples; got "
                 f"{len(X)} and {len(y)}"
             )
-        if self.loss is not None and self.loss.name == "binary_crossentropy":
-            outside = (y < 0) | (y > 1)
-            if outside.any():
-                i = tuple(int(v) for v in np.argwhere(outside)[0])
-                raise DataError(
-                    f"{names[1]} must hold labels (or probabilities) in [0, 1] for "
-                    f"binary_crossentropy; found {y[i]:g} at index {i}"
-                )
         return X, y
 
-    def _require_compiled(self, what: str) -> LossFunction:
+    def _require_compiled(self, what: str) -> Loss:
         if self.loss is None or self.optimizer is None:
             raise SymcalcError(
                 f"call compile(optimizer=..., loss=...) before {what}; the model has no loss yet"
@@ -259,54 +302,97 @@ class Sequential:
                 a = layer.forward(a, train=train)
         return a
 
-    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        """One forward and one backward pass: the mean loss and its gradients (Keras order)."""
-        out = self._forward(X, train=True, logits=self._fused)
-        if self._fused:
-            value, delta = LossFunction.logit_value_and_delta(out, y)
-        else:
-            value, delta = self.loss.value_and_delta(out, y)  # type: ignore[union-attr]
+    def _output_from(self, out: np.ndarray) -> np.ndarray:
+        """The network's output from what the training pass returned (logits when fused)."""
+        return self.layers[-1].activation(out) if self._head is not None else out
+
+    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+                        ) -> tuple[float, list[np.ndarray], np.ndarray]:
+        """One forward and one backward pass: the mean loss, its gradients (Keras order) and
+        the last layer's output (logits when the loss is fused with the output activation)."""
+        head = self._head if self._head is not None else self.loss
+        out = self._forward(X, train=True, logits=self._head is not None)
+        value, delta = head.value_and_delta(out, y, w)  # type: ignore[union-attr]
         grads: list[np.ndarray] = []
         for i in range(len(self.layers) - 1, -1, -1):
             layer_grads, delta = self.layers[i].backward(delta, need_input_grad=i > 0)
             grads[:0] = layer_grads
-        return value, grads
+        return value, grads, out
 
-    def _loss_value(self, X: np.ndarray, y: np.ndarray) -> float:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._loss_value_chunks(X, y)
+    def _loss_value(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        return self._evaluate_logs(X, y, w, with_metrics=False)["loss"]
 
-    def _loss_value_chunks(self, X: np.ndarray, y: np.ndarray) -> float:
+    def _evaluate_logs(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, *,
+                       batch_size: int | None = None, with_metrics: bool = True
+                       ) -> dict[str, float]:
+        """The loss and the metrics on ``(X, y)``, in Keras's order (sorted by name)."""
+        head = self._head if self._head is not None else self.loss
+        metrics = get_metrics(self._metric_specs, units=self.layers[-1].units) if (
+            with_metrics) else []
+        step = batch_size or _EVAL_ROWS
         total = 0.0
-        for start in range(0, len(X), _EVAL_ROWS):
-            xb, yb = X[start : start + _EVAL_ROWS], y[start : start + _EVAL_ROWS]
-            out = self._forward(xb, train=False, logits=self._fused)
-            if self._fused:
-                value = LossFunction.logit_value(out, yb)
-            else:
-                value = self.loss.value(out, yb)  # type: ignore[union-attr]
-            total += value * len(xb)
-        return total / len(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The network's outputs, shape (n_samples, units of the last layer)."""
-        X = self._check_x(X)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            parts = [self._forward(X[s : s + _EVAL_ROWS], train=False, logits=False)
-                     for s in range(0, len(X), _EVAL_ROWS)]
+            for s in range(0, len(X), step):
+                xb, yb = X[s : s + step], y[s : s + step]
+                out = self._forward(xb, train=False, logits=self._head is not None)
+                wb = None if w is None else w[s : s + step]
+                total += head.value(out, yb, wb) * len(xb)  # type: ignore[union-attr]
+                if metrics:
+                    pred = self._output_from(out)
+                    for m in metrics:
+                        m.update(yb, pred)
+        logs = {"loss": total / len(X), **{m.name: m.result() for m in metrics}}
+        return dict(sorted(logs.items()))
+
+    def _log_keys(self, val: Any) -> list[str]:
+        keys = sorted(self.metrics_names)
+        return keys + [f"val_{k}" for k in keys] if val is not None else keys
+
+    def predict(self, X: Any, batch_size: int | None = None, verbose: Any = 0) -> np.ndarray:
+        """The network's outputs, shape (n_samples, units of the last layer).
+
+        ``batch_size`` rows are evaluated at a time (default: 8192), which bounds the memory
+        of one call; ``verbose`` is accepted for Keras compatibility (nothing is printed).
+        """
+        X = self._check_x(X)
+        step = _EVAL_ROWS if batch_size is None else check_int(batch_size, "batch_size",
+                                                                minimum=1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            parts = [self._forward(X[s : s + step], train=False, logits=False)
+                     for s in range(0, len(X), step)]
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
-    def evaluate(self, X: Any, y: Any) -> float:
-        """The mean loss on ``(X, y)`` (over samples and outputs)."""
+    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: Any = 0, *,
+                 sample_weight: Any = None, return_dict: bool = False
+                 ) -> float | list[float] | dict[str, float]:
+        """The mean loss on ``(X, y)`` and the compiled metrics, as Keras returns them.
+
+        Returns
+        -------
+        float, list or dict
+            The loss alone when there are no metrics; otherwise ``[loss, *metrics]`` in
+            :attr:`metrics_names` order; with ``return_dict=True`` a dict keyed by name
+            (``{"accuracy": ..., "loss": ...}``, sorted as Keras's logs).
+        """
         self._require_compiled("evaluate")
         X, y = self._check_xy(X, y)
-        return self._loss_value(X, y)
+        w = training.check_sample_weight(sample_weight, len(X))
+        if batch_size is not None:
+            batch_size = check_int(batch_size, "batch_size", minimum=1)
+        logs = self._evaluate_logs(X, y, w, batch_size=batch_size)
+        if return_dict:
+            return logs
+        if not self.metrics:
+            return logs["loss"]
+        return [logs[name] for name in self.metrics_names]
 
     def gradients(self, X: Any, y: Any) -> list[np.ndarray]:
         """Gradients of the mean loss on ``(X, y)`` by backpropagation, in
         :meth:`get_weights` order and shapes."""
         self._require_compiled("gradients")
-        X, y = self._check_xy(X, y)
+        return self._gradients(*self._check_xy(X, y))
+
+    def _gradients(self, X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._loss_and_grads(X, y)[1]
 
@@ -322,7 +408,7 @@ class Sequential:
 
         self._require_compiled("gradient_check")
         X, y = self._check_xy(X, y)
-        analytic = np.concatenate([g.ravel() for g in self.gradients(X, y)])
+        analytic = np.concatenate([g.ravel() for g in self._gradients(X, y)])
         saved = self.get_weights()
         shapes = [w.shape for w in saved]
         cuts = np.cumsum([w.size for w in saved])[:-1]
@@ -347,11 +433,14 @@ class Sequential:
         batch_size: int | None = 32,
         *,
         shuffle: bool = True,
-        validation_data: tuple[Any, Any] | None = None,
+        validation_data: tuple[Any, ...] | None = None,
         validation_split: float = 0.0,
         callbacks: Sequence[Callback] | None = None,
-        verbose: int = 0,
+        verbose: int | str = "auto",
         seed: int | np.random.Generator | None = None,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
     ) -> History:
         """Train by mini-batch backpropagation; returns a :class:`~symcalc.nn.History`.
 
@@ -359,142 +448,68 @@ class Sequential:
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, units)
+            Integer class labels (n_samples,) for ``sparse_categorical_crossentropy``.
         epochs : int
+            Index of the last epoch (as Keras: with ``initial_epoch`` the run covers epochs
+            ``initial_epoch .. epochs - 1``).
         batch_size : int or None
             Samples per gradient step (None: 32, as Keras).
         shuffle : bool
             Reshuffle the training samples before each epoch.
-        validation_data : (X_val, y_val), optional
-            Evaluated after each epoch (``history["val_loss"]``); overrides validation_split.
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
+            Evaluated after each epoch (``history["val_loss"]``, ``"val_" + metric``);
+            overrides validation_split.
         validation_split : float in [0, 1)
             Fraction of the data held out for validation: as Keras documents, the LAST
             fraction of the samples as given, taken before any shuffling.
         callbacks : list of Callback, optional
             E.g. :class:`~symcalc.nn.EarlyStopping`.
-        verbose : {0, 1, 2}
-            1 or 2 print one line per epoch with the loss (and val_loss).
+        verbose : {"auto", 0, 1, 2}
+            Keras's meanings: 0 silent, 1 a progress bar per epoch, 2 one line per epoch;
+            "auto" is 1 when the output is interactive, else 2 (see :mod:`symcalc.nn.progress`).
         seed : int or numpy.random.Generator, optional
-            Seeds the shuffling (the model's generator otherwise).
+            Seeds the shuffling (the model's generator otherwise, which a saved model keeps,
+            so that a loaded model resumes the same sequence of batches).
+        class_weight : dict {class index: weight}, optional
+            Weighs each sample's loss by its class (argmax of one-hot targets, else the label).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weighs each sample's loss: the loss is ``sum(w_i * l_i) / n`` per batch, as Keras.
+            Not both with class_weight.
+        initial_epoch : int
+            The epoch to start from (to resume a previous run's numbering).
 
         Returns
         -------
         History
-            ``history.history["loss"]`` (and ``["val_loss"]``), ``epoch``, ``params``. A
-            KeyboardInterrupt stops training, keeps the weights so far and sets
-            ``history.interrupted`` (and ``params["interrupted"]``).
+            ``history.history["loss"]`` (and ``"val_loss"``, one key per metric),
+            ``epoch``, ``params``. A KeyboardInterrupt stops training, keeps the weights of
+            the best epoch so far and sets ``history.interrupted``.
         """
-        self._require_compiled("fit")
-        X, y = self._check_xy(X, y)
-        epochs = check_int(epochs, "epochs", minimum=1)
-        batch_size = 32 if batch_size is None else check_int(batch_size, "batch_size", minimum=1)
-        verbose = check_int(verbose, "verbose", minimum=0)
-        rng = self._rng if seed is None else as_rng(seed)
-        X, y, val = self._split_validation(X, y, validation_data, validation_split)
-        n = len(X)
-        history = History()
-        history.params = {"epochs": epochs, "steps": math.ceil(n / batch_size),
-                          "batch_size": batch_size, "samples": n, "verbose": verbose,
-                          "interrupted": False}
-        cbs: list[Callback] = [history, *self._check_callbacks(callbacks)]
-        for cb in cbs:
-            cb.set_model(self)
-        self.stop_training = False
-        for cb in cbs:
-            cb.on_train_begin({"validating": val is not None})
-        best = _BestWeights(self)
-        try:
-            for epoch in range(epochs):
-                for cb in cbs:
-                    cb.on_epoch_begin(epoch)
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    logs = {"loss": self._train_epoch(X, y, batch_size, rng if shuffle else None)}
-                    if val is not None:
-                        logs["val_loss"] = self._loss_value(*val)
-                best.update(logs["loss"])
-                if verbose:
-                    text = " - ".join(f"{k}: {v:.6g}" for k, v in logs.items())
-                    print(f"Epoch {epoch + 1}/{epochs} - {text}", flush=True)
-                for cb in cbs:
-                    cb.on_epoch_end(epoch, logs)
-                if not np.isfinite(logs["loss"]):
-                    best.restore()
-                    history.diverged = True
-                    warnings.warn(
-                        f"the training loss became {logs['loss']} in epoch {epoch}; training "
-                        "stopped and the weights of the best epoch so far were restored (try a "
-                        "smaller learning_rate or scaled inputs)",
-                        UserWarning, stacklevel=2,
-                    )
-                    self.stop_training = True
-                if self.stop_training:
-                    history.stopped_epoch = epoch
-                    break
-        except KeyboardInterrupt:
-            best.restore()  # also undoes a half-applied step of the interrupted batch
-            history.interrupted = history.params["interrupted"] = True
-            if verbose:
-                print(f"Interrupted; keeping the weights of the best of {len(history.epoch)} "
-                      "epoch(s)")
-        finally:
-            self._clear_caches()
-        for cb in cbs:
-            cb.on_train_end({})
-        return history
-
-    def _train_epoch(self, X: np.ndarray, y: np.ndarray, batch_size: int,
-                     rng: np.random.Generator | None) -> float:
-        if rng is not None:
-            order = rng.permutation(len(X))
-            X, y = X.take(order, axis=0), y.take(order, axis=0)
-        opt: Optimizer = self.optimizer  # type: ignore[assignment]
-        slots = self._weight_slots()
-        total = 0.0
-        for start in range(0, len(X), batch_size):
-            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-            value, grads = self._loss_and_grads(xb, yb)
-            total += value * len(xb)
-            for key, ((layer, attr), g) in enumerate(zip(slots, grads)):
-                setattr(layer, attr, opt.step(getattr(layer, attr), g, key=key))
-        return total / len(X)
-
-    def _split_validation(self, X: np.ndarray, y: np.ndarray, validation_data: Any,
-                          split: Any) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                got = describe(validation_data)
-                raise SymcalcError(f"validation_data must be a pair (X_val, y_val); got {got}")
-            return X, y, self._check_xy(*validation_data, names=("validation X", "validation y"))
-        numeric = isinstance(split, (int, float, np.number)) and not isinstance(split, bool)
-        if not numeric or not 0.0 <= float(split) < 1.0:
-            raise SymcalcError(
-                f"validation_split must be a number in [0, 1); got {describe(split)}"
-            )
-        split = float(split)
-        if split == 0.0:
-            return X, y, None
-        cut = math.ceil(len(X) * (1.0 - split))  # Keras: the last fraction, before shuffling
-        if cut >= len(X) or cut == 0:
-            raise SymcalcError(
-                f"validation_split={split:g} of {len(X)} samples leaves an empty training or "
-                "validation set"
-            )
-        return X[:cut], y[:cut], (X[cut:], y[cut:])
-
-    @staticmethod
-    def _check_callbacks(callbacks: Any) -> list[Callback]:
-        if callbacks is None:
-            return []
-        if isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        out = list(callbacks)
-        for cb in out:
-            if not isinstance(cb, Callback):
-                raise SymcalcError(f"callbacks must be Callback instances; got {describe(cb)}")
-        return out
+        return training.fit(
+            self, X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+            validation_data=validation_data, validation_split=validation_split,
+            callbacks=callbacks, verbose=verbose, seed=seed, class_weight=class_weight,
+            sample_weight=sample_weight, initial_epoch=initial_epoch,
+        )
 
     def _clear_caches(self) -> None:
         for layer in self.layers:
-            layer._input = layer._dsigma = None
+            layer._input = layer._dsigma = layer._row_cache = None
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | PathLike[str]) -> None:
+        """Save architecture, weights, loss, metrics, optimizer state and the shuffling
+        generator's state to one ``.npz`` file (no pickle); see :func:`symcalc.nn.load_model`."""
+        save_model(self, path)
+
+    def save_weights(self, path: str | PathLike[str]) -> None:
+        """Save the weights only (an ``.npz`` file; see :meth:`load_weights`)."""
+        save_weights(self, path)
+
+    def load_weights(self, path: str | PathLike[str]) -> None:
+        """Load weights saved by :meth:`save_weights` (or :meth:`save`) into this model, whose
+        layers must have the same shapes."""
+        load_weights(self, path)
 
     # ------------------------------------------------------------------ display
     def backprop_equations(self) -> Any:
@@ -509,17 +524,10 @@ class Sequential:
         return f"Sequential([{inner}])"
 
 
-class _BestWeights:
-    """The weights after the epoch with the lowest finite training loss (the starting weights
-    before any epoch ends): what an interrupted or diverged ``fit`` leaves in the model."""
-
-    def __init__(self, model: Sequential) -> None:
-        self.model, self.loss = model, math.inf
-        self.weights = model.get_weights()
-
-    def update(self, loss: float) -> None:
-        if math.isfinite(loss) and loss <= self.loss:
-            self.loss, self.weights = loss, self.model.get_weights()
-
-    def restore(self) -> None:
-        self.model.set_weights(self.weights)
+def _bytes(n: int) -> str:
+    """Keras's size format: ``3.25 KB``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n:.2f} GB"  # pragma: no cover
