@@ -26,6 +26,7 @@ from ._timeout import call_with_timeout
 from ._expressions import as_expr
 from ._validate import as_finite_float, describe, resolve_symbol
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
+from .functions import SoftmaxEntry, logsumexp
 from .results import Result
 
 __all__ = ["Step", "Derivation", "explain", "format_steps"]
@@ -365,6 +366,8 @@ class _Deriver:
 
     def _function(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
         name = e.func.__name__
+        if isinstance(e, logsumexp):
+            return self._logsumexp(e, depth, level)
         if len(e.args) != 1:
             return self._by_sympy(e, depth, f"{name} has {len(e.args)} arguments; no "
                                             "single-variable rule applies")
@@ -387,6 +390,16 @@ class _Deriver:
             return self._close(step, result)
         return self._chain(e, arg, lambda v: e.func(v), depth, level, f"derivative of {name}",
                            outer_rule=rule)
+
+    def _logsumexp(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        """d/dx logsumexp(z_1, ..., z_K) = sum_k softmax(z)_k dz_k/dx."""
+        zs = e.args
+        weights = [SoftmaxEntry(k, *zs) for k in range(len(zs))]
+        step = self._open("log-sum-exp rule", e, depth, _D(), " logsumexp(z) = ",
+                          _M("sum_k softmax(z)_k · ", r"\sum_k \operatorname{softmax}(z)_k"),
+                          _D("z_k"))
+        parts = [wk * self.d(z, depth + 1, level) for wk, z in zip(weights, zs) if z.has(self.var)]
+        return self._close(step, sp.Add(*parts))
 
     def _chain(self, e: sp.Expr, inner: sp.Expr, outer_of: Callable[[sp.Expr], sp.Expr],
                depth: int, level: int, outer_name: str,

@@ -290,7 +290,12 @@ class Loss:
         return check_loss_gradient(self.compile(), theta, data, hessian=hessian, rtol=rtol)
 
     def explain(self, param: SymbolLike) -> Any:
-        """The derivative with respect to ``param`` worked out step by step."""
+        """The derivative with respect to ``param`` worked out step by step (with blocks:
+        the inner-product, matrix-vector, norm and log-sum-exp rules joined by the chain rule)."""
+        if self.has_blocks:
+            from .explain_blocks import explain_block
+
+            return explain_block(self, self.params[self._index(param)])
         from .explain import explain
 
         return explain(self.expr, self.params[self._index(param)])

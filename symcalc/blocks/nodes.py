@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 __all__ = ["Dot", "BlockSum", "Norm2", "LogSumExp", "Elementwise", "Softmax", "explicit",
            "BLOCK_NODES", "latex_applied"]
@@ -181,8 +181,11 @@ def explicit(e: sp.Basic) -> sp.Basic:
     scalarized reference form (grows with the block sizes; for tests and small checks)."""
     if isinstance(e, _Reduction):
         return e._explicit()
-    if isinstance(e, MatrixExpr):
-        return e.as_explicit()
+    if isinstance(e, (sp.MatrixSymbol, MatrixElement)) and isinstance(
+            getattr(e, "parent", e), sp.MatrixSymbol):
+        return e  # a block, or one entry of a block: already explicit
+    if isinstance(e, MatrixExpr):  # (entries may hold reductions: expand those too)
+        return e.as_explicit().applyfunc(explicit)
     if not e.args:
         return e
     args = [explicit(a) for a in e.args]
