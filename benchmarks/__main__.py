@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 
-SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile")
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "blocks")
 
 
 def main(argv: list[str] | None = None) -> int:

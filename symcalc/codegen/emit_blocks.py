@@ -125,7 +125,7 @@ class _Emitter:
     # ------------------------------------------------------------------ gradient
     def gradient(self, grads: list[Output]) -> None:
         out = self.prog.cse.outputs
-        self.line(f"_g = numpy.zeros({self.prog.size})")
+        self.line("_g = _out[1:]")
         by_map: dict[int, dict[int, sp.Expr]] = {}
         for o in grads:
             d = o.dirs[0]
@@ -240,15 +240,15 @@ class _Emitter:
         for sym, rhs in needed(prog.cse, wanted):
             self.line(f"{sym.name} = {self.code(rhs)}")
         value = next(o for o in prog.outputs if o.kind == "value")
-        parts = [f"[{self.total(outs[value.index])}]"]
+        self.line(f"_out = numpy.zeros({prog.result_size(self.order)})")
+        self.line(f"_out[0] = {self.total(outs[value.index])}")
         if self.order >= 1:
             self.gradient([o for o in prog.outputs if o.kind == "grad"])
-            parts.append("_g")
         if self.order >= 2:
             self.hessian([o for o in prog.outputs if o.kind == "hess"],
                          [o for o in prog.outputs if o.kind == "curv"])
-            parts.append(f"_H[numpy.triu_indices({prog.size})]")
-        self.line(f"return numpy.concatenate(({', '.join(parts)},))")
+            self.line(f"_out[{1 + prog.size}:] = _H[numpy.triu_indices({prog.size})]")
+        self.line("return _out")
         return "\n".join([f"def {name}(_theta, _cols, _n):", *self.lines])
 
 

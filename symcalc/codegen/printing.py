@@ -100,14 +100,15 @@ def identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp
 
 
 def reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: NumPyPrinter) -> str:
-    """Code for the sum over the rows of the chunk of the per-row expression ``e``."""
+    """Code for the sum over the rows of the chunk of the per-row expression ``e`` (an array:
+    its ``.sum()`` method, which skips ``numpy.sum``'s dispatch)."""
     if not (e.free_symbols & dependent):
         return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
     if e.is_Add:
         const = [t for t in e.args if not (t.free_symbols & dependent)]
         terms = [t for t in e.args if t.free_symbols & dependent]
         if len(terms) > 8:  # many terms: one pass over their sum beats one pass per term
-            parts = [f"numpy.sum({pr.doprint(sp.Add(*terms))})"]
+            parts = [f"({pr.doprint(sp.Add(*terms))}).sum()"]
         else:
             parts = [reduce_code(t, dependent, pr) for t in terms]
         if const:
@@ -118,7 +119,7 @@ def reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: NumPyPrinter) -> str:
         arrs = [f for f in e.args if f.free_symbols & dependent]
         lead = f"({pr.doprint(sp.Mul(*scal))})*" if scal else ""
         if len(arrs) == 1:
-            return f"{lead}numpy.sum({pr.doprint(arrs[0])})"
+            return f"{lead}({pr.doprint(arrs[0])}).sum()"
         left = pr.doprint(sp.Mul(*arrs[:-1]))
         return f"{lead}numpy.dot({left}, {pr.doprint(arrs[-1])})"
-    return f"numpy.sum({pr.doprint(e)})"
+    return f"({pr.doprint(e)}).sum()"
