@@ -24,9 +24,14 @@ __all__ = ["explain_block"]
 _MAX_SHOWN = 3  # per-output derivations shown for a K-row map (the rest follow the same rule)
 
 
+_TEX = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "%": r"\%", "&": r"\&",
+        "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}"}
+
+
 def _step(rule: str, expr: Any, result: Any, note: str, depth: int = 0) -> Step:
+    tex = "".join(_TEX.get(c, c) for c in note)
     return Step(rule=rule, expr=expr, result=result, note=note, depth=depth,
-                note_latex=rf"\text{{{note}}}")
+                note_latex=rf"\text{{{tex}}}")
 
 
 def _nested(core: sp.Expr, var: sp.Symbol, depth: int, timeout: float | None) -> tuple[Any, list[Step]]:
@@ -110,7 +115,7 @@ def _map_steps(t: Any, param: Any, core: sp.Expr, timeout: float | None) -> list
                      f"dL/d{param} = dF/du * du/d{param} with u = {param}.{x}"),
                _step("inner product rule", Dot(param, x), x, f"d({param}.{x})/d{param} = {x}", 1)]
         return out + _nested(core, m.symbols[0], 1, timeout)[1]
-    out = [_step("chain rule", param @ x, None,
+    out = [_step("chain rule", param @ x, _outer(t, x),
                  f"dL/d{param} = sum_k dF/du_k * du_k/d{param} with u = {param} {x}: the outer "
                  f"product r {x}^T, r_k = dF/du_k"),
            _step("matrix-vector rule", param @ x, x.T,
@@ -118,6 +123,12 @@ def _map_steps(t: Any, param: Any, core: sp.Expr, timeout: float | None) -> list
     for k, u in enumerate(m.symbols[:_MAX_SHOWN]):
         out += _nested(core, u, 1, timeout)[1]
     return out
+
+
+def _outer(t: Any, x: Any) -> Any:
+    """``r x^T`` (``x r^T`` for a transposed map) with ``r`` the column of dF/du_k."""
+    r = sp.ImmutableMatrix(t.coef)
+    return x * r.T if t.map.transposed else r * x.T
 
 
 def _verify(loss: Any, param: Any, result: Any) -> tuple[bool, str]:

@@ -249,7 +249,9 @@ class Loss:
         else:
             lines = [rf"\mathcal{{L}}({args}) &= {sp.latex(self.expr)}"]
             top = r"\mathcal{L}"
-        if gradient:
+        if gradient and self.has_blocks:  # named inner expressions first (z = w . x + b)
+            lines += self.gradient().latex_lines()
+        elif gradient:
             for p, g in zip(self.params, self.gradient()):
                 lines.append(rf"\frac{{\partial {top}}}{{\partial {sp.latex(p)}}} &= {sp.latex(g)}")
         return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"

@@ -274,11 +274,14 @@ class _BlockDisplay:
         lines += [f"{label} = {e}" for label, _, e in self._lines]
         return "\n".join(lines)
 
+    def latex_lines(self) -> list[str]:
+        """The lines of :meth:`latex` (``name &= expression``), to join into a larger block."""
+        lines = [rf"{sp.latex(n)} &= {sp.latex(d)}" for n, d in self._defs_named()]
+        return lines + [rf"{tex} &= {sp.latex(e)}" for _, tex, e in self._lines]
+
     def latex(self) -> str:
         """All entries as one ``aligned`` block, named inner expressions first."""
-        lines = [rf"{sp.latex(n)} &= {sp.latex(d)}" for n, d in self._defs_named()]
-        lines += [rf"{tex} &= {sp.latex(e)}" for _, tex, e in self._lines]
-        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+        return r"\begin{aligned}" + r" \\ ".join(self.latex_lines()) + r"\end{aligned}"
 
     def _latex(self, printer: Any = None) -> str:
         return self.latex()
