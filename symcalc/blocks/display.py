@@ -339,6 +339,24 @@ class BlockGradient(_BlockDisplay):
         return "BlockGradient(\n  " + str(self).replace("\n", "\n  ") + "\n)"
 
 
+def _entrywise_block(expr: sp.Expr, p: Any, q: Any) -> sp.Basic:
+    """``d2 expr / dp dq`` by sympy.diff of the loss written entry by entry (grows with the
+    block sizes; used only where no matrix-calculus form is assembled)."""
+    from .nodes import explicit
+
+    flat = explicit(expr)
+
+    def entries(s: Any) -> list[sp.Basic]:
+        if not is_block(s):
+            return [s]
+        return [s[i, j] for i in range(s.shape[0]) for j in range(s.shape[1])]
+
+    rows = [[sp.diff(flat, a, c) for c in entries(q)] for a in entries(p)]
+    if not is_block(p) and not is_block(q):
+        return rows[0][0]
+    return sp.ImmutableMatrix(rows)
+
+
 def _unname(e: sp.Basic, subs: dict[sp.Basic, sp.Basic]) -> sp.Basic:
     return e.xreplace(subs) if subs else e
 
@@ -366,7 +384,10 @@ class BlockHessian(_BlockDisplay):
         named: dict[tuple[str, str], sp.Basic] = {}
         for i, p in enumerate(self.params):
             for q in self.params[i:]:
-                blk = hessian_block(deriv, h, p, q, namer)
+                try:
+                    blk = hessian_block(deriv, h, p, q, namer)
+                except NotImplementedError:  # rare cross terms: entry by entry instead
+                    blk = _entrywise_block(loss.expr, p, q)
                 named[(p.name, q.name)] = blk
                 self.blocks[(p.name, q.name)] = _unname(blk, subs)
         top = r"\ell" if loss.data else r"\mathcal{L}"

@@ -218,8 +218,7 @@ class _Lowerer:
         return out
 
     def _scalar(self, e: sp.Basic) -> sp.Expr:
-        if not e.args or not any(isinstance(a, (MatrixExpr, *_SCALAR_NODES)) or a.args
-                                 for a in e.args) and not isinstance(e, _SCALAR_NODES):
+        if not e.args:
             return e
         if isinstance(e, Dot):
             return self.dot(self.vec(e.args[0]), self.vec(e.args[1]))
