@@ -13,7 +13,11 @@ import os
 import platform
 import sys
 
+<<<<<<< HEAD
 SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "blocks")
+=======
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable")
+>>>>>>> main
 
 
 def main(argv: list[str] | None = None) -> int:

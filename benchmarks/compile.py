@@ -116,7 +116,7 @@ def _value_and_grad_table(quick: bool) -> str:
         compile_s["symcalc numba"] = g.compile_time
         cands["symcalc numba"] = lambda: g.evaluate(theta, Pg)
     args = [p["ws"], p["xs"], p["ys"]]
-    exprs = [loss.expr, *loss.gradient()]
+    exprs = [loss.expr, *loss.gradient(form="raw")]
     cols = [data[f"x{i}"] for i in range(8)]
     for cse in (False, True):
         start = time.perf_counter()

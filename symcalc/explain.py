@@ -25,6 +25,8 @@ import sympy as sp
 from ._timeout import call_with_timeout
 from ._expressions import as_expr
 from ._validate import as_finite_float, describe, resolve_symbol
+from .functions import log_sigmoid, sigmoid, softplus
+from .readable import OnDemand, Ordering, to_latex, to_text
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
 from .functions import SoftmaxEntry, logsumexp
 from .results import Result
@@ -54,6 +56,18 @@ _KNOWN: dict[type, Callable[[sp.Expr], sp.Expr]] = {
     sp.atan: lambda u: 1 / (1 + u**2),
     sp.erf: lambda u: 2 * sp.exp(-(u**2)) / sp.sqrt(sp.pi),
     sp.Abs: lambda u: sp.sign(u),
+    sigmoid: lambda u: sigmoid(u) * (1 - sigmoid(u)),
+    softplus: lambda u: sigmoid(u),
+    log_sigmoid: lambda u: 1 - sigmoid(u),
+}
+
+# Rules a machine-learning course names: (rule, plain text, LaTeX).
+_NAMED: dict[type, tuple[str, str, str]] = {
+    sigmoid: ("sigmoid rule", "σ'(u) = σ(u)(1 - σ(u))",
+              r"\sigma'(u) = \sigma(u)\left(1 - \sigma(u)\right)"),
+    softplus: ("softplus rule", "softplus'(u) = σ(u)", r"\operatorname{softplus}'(u) = \sigma(u)"),
+    log_sigmoid: ("log-sigmoid rule", "(log σ)'(u) = 1 - σ(u)",
+                  r"(\log\sigma)'(u) = 1 - \sigma(u)"),
 }
 
 
@@ -111,6 +125,8 @@ class Derivation(Result):
         The steps in reading order (a step comes before its sub-steps).
 
     ``str(derivation)`` is a numbered plain-text derivation; in Jupyter it renders as LaTeX.
+    Both show each derivative in its readable form (``sigmoid`` folded, common factors pulled
+    out, terms with ``var`` first), which equals ``result`` / the step's ``result`` exactly.
     """
 
     verified: bool
@@ -120,13 +136,21 @@ class Derivation(Result):
     result: sp.Expr
     assembled: sp.Expr
     steps: list[Step] = field(default_factory=list)
+    _shown: OnDemand = field(default_factory=OnDemand, repr=False, compare=False)
+
+    def _text(self, e: sp.Expr, readable: bool = True) -> str:
+        return to_text(self._shown(e) if readable else e, Ordering([self.var]))
+
+    def _latex(self, e: sp.Expr, readable: bool = True) -> str:
+        return to_latex(self._shown(e) if readable else e, Ordering([self.var]))
 
     def __str__(self) -> str:
-        v = self.var
-        lines = [f"d/d{v} [{self.expr}] = {self.result}"]
+        v, t = self.var, self._text
+        lines = [f"d/d{v} [{t(self.expr, False)}] = {t(self.result)}"]
         for number, step in zip(_numbers(self.steps), self.steps):
             pad = "   " * step.depth
-            lines.append(f"{pad}{number} {step.rule}: d/d{v} [{step.expr}] = {step.result}")
+            lines.append(f"{pad}{number} {step.rule}: d/d{v} [{t(step.expr, False)}] = "
+                         f"{t(step.result)}")
             if step.note:
                 lines.append(f"{pad}{' ' * (len(number) + 1)}{step.note}")
         lines.append(("verified: " if self.verified else "NOT verified: ") + self.check)
@@ -134,12 +158,13 @@ class Derivation(Result):
 
     def _repr_latex_(self) -> str:
         d = rf"\frac{{d}}{{d{sp.latex(self.var)}}}"
-        rows = [rf"& {d}\left[{sp.latex(self.expr)}\right] = {sp.latex(self.result)}"]
+        L = self._latex
+        rows = [rf"& {d}\left[{L(self.expr, False)}\right] = {L(self.result)}"]
         for number, step in zip(_numbers(self.steps), self.steps):
             pad = r"\quad " * (step.depth + 1)
             rows.append(
                 rf"& {pad}\text{{{number}}}\ \text{{{step.rule}}}:\ "
-                rf"{d}\left[{sp.latex(step.expr)}\right] = {sp.latex(step.result)}"
+                rf"{d}\left[{L(step.expr, False)}\right] = {L(step.result)}"
             )
             if step.note_latex:
                 rows.append(rf"& {pad}\qquad {step.note_latex}")
@@ -208,8 +233,8 @@ def _render(parts: tuple[Any, ...], var: sp.Symbol) -> tuple[str, str]:
             top = "" if part.num is None else sp.latex(sp.Symbol(str(part.num)))
             latex.append(rf"\frac{{d{top}}}{{d{sp.latex(var)}}}")
         else:
-            plain.append(str(part))
-            latex.append(sp.latex(part))
+            plain.append(to_text(part, Ordering([var])))
+            latex.append(to_latex(part, Ordering([var])))
     return "".join(plain), " ".join(latex)
 
 
@@ -383,12 +408,15 @@ class _Deriver:
             if known.has(sp.Derivative, sp.Subs):
                 return self._by_sympy(e, depth, f"no closed-form derivative of {name} is known")
             rule = lambda v: known.xreplace({u: v})  # noqa: E731
+        named = _NAMED.get(e.func)
         if arg == self.var:
             result = rule(arg)
-            step = self._open(f"derivative of {name}", e, depth, _D(), " ", e,
-                              _M(" = ", "="), result)
+            extra: tuple[Any, ...] = () if named is None else ("   (", _M(*named[1:]), ")")
+            step = self._open(named[0] if named else f"derivative of {name}", e, depth, _D(),
+                              " ", e, _M(" = ", "="), result, *extra)
             return self._close(step, result)
-        return self._chain(e, arg, lambda v: e.func(v), depth, level, f"derivative of {name}",
+        outer_name = f"{named[0]} {named[1]}" if named else f"derivative of {name}"
+        return self._chain(e, arg, lambda v: e.func(v), depth, level, outer_name,
                            outer_rule=rule)
 
     def _logsumexp(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:

@@ -21,6 +21,7 @@ from .blocks.derive import CoreDerivation
 from .blocks.lower import lower
 from .codegen.symengine_bridge import derivatives
 from .errors import SymbolError, SymcalcError
+from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen import CompiledLoss
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Loss"]
 
 SymbolLike = sp.Symbol | sp.MatrixSymbol | str
+_FORMS = ("readable", "raw")
+_FALLBACK_NOTE = "raw form: the readable one did not fit in its time budget"
 
 
 def _as_roles(values: Any, name: str) -> tuple[Any, ...]:
@@ -110,7 +113,7 @@ class Loss:
     >>> w, b, x, y = sp.symbols("w b x y")
     >>> loss = Loss((w*x + b - y)**2, params=[w, b], data=[x, y])
     >>> loss.partial(b)
-    2*b + 2*w*x - 2*y
+    2*(b + w*x - y)
     >>> Loss("(w*x + b - y)^2", params=["w", "b"], data=["x", "y"]).params
     (w, b)
     """
@@ -140,9 +143,13 @@ class Loss:
         self.params: tuple[sp.Symbol, ...] = _resolve(params_given, by_name)
         self.data: tuple[sp.Symbol, ...] = _resolve(data_given, by_name)
         self._check_roles()
-        self._gradient: Any = None
-        self._hessian: Any = None
+        self._gradient: sp.Matrix | None = None
+        self._hessian: sp.Matrix | None = None
+        self._readable: sp.Matrix | None = None
+        self._readable_hessian: sp.Matrix | None = None
+        self._readable_note = ""
         self._derivation: CoreDerivation | None = None
+        self._blocks: dict[str, Any] = {}
         self._compiled: dict[tuple, CompiledLoss] = {}
 
     def _check_roles(self) -> None:
@@ -175,44 +182,94 @@ class Loss:
     @property
     def derivation(self) -> CoreDerivation:
         """The one derivation: the loss lowered to a scalar core and its derivatives by the
-        core's few variables (for a loss without blocks, the loss itself by its parameters).
-        The compile path compiles exactly this."""
+        core's few variables (for a loss without blocks, the loss itself by its parameters:
+        the raw gradient). The compile path compiles exactly this."""
         if self._derivation is None:
             lowered = lower(self.expr, self.params, self.data)
-            grad = None if self.has_blocks else list(self.gradient())
+            grad = None if self.has_blocks else list(self._raw_gradient())
             self._derivation = CoreDerivation(lowered, grad)
         return self._derivation
 
-    def gradient(self) -> Any:
-        """The per-sample partial derivatives, in ``params`` order (cached).
+    def gradient(self, *, form: str = "readable") -> Any:
+        """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached).
 
-        A column ``Matrix`` for a loss of scalar parameters; with blocks, a
-        :class:`~symcalc.blocks.BlockGradient` with one vector/matrix expression per parameter
-        (matrix-calculus form, inner expressions named once in its display).
+        With blocks, a :class:`~symcalc.blocks.display.BlockGradient`: one vector/matrix
+        expression per parameter in matrix-calculus form (``(sigmoid(z) - t)*x + 0.01*w``),
+        the inner expression named once in its display (``z = b + dot(w, x)``); ``form`` is
+        accepted for symmetry (the block form is the one form).
+
+        Parameters
+        ----------
+        form : {"readable", "raw"}, keyword-only
+            ``"readable"`` (default): ``sigmoid``/``softplus``/``softmax``/``logsumexp``
+            recognised and kept folded, common factors pulled out (``x1*(sigmoid(z) - y)``,
+            ``2*(w*x + b - y)``), exactly equal to the raw form. ``"raw"``: the plain
+            ``sympy.diff`` output. A gradient too large to tidy within the time budget
+            (one CPU second) comes back raw.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> w, b, x, y = sp.symbols("w b x y")
+        >>> loss = Loss(sp.log(1 + sp.exp(w*x + b)) - y*(w*x + b), params=[w, b], data=[x, y])
+        >>> loss.gradient().T
+        Matrix([[x*(-y + sigmoid(b + w*x)), -y + sigmoid(b + w*x)]])
+        >>> loss.gradient(form="raw")[1]
+        -y + exp(b + w*x)/(exp(b + w*x) + 1)
         """
-        if self._gradient is None:
-            if self.has_blocks:
-                from .blocks.display import BlockGradient
+        raw = check_choice(form, _FORMS, "form") == "raw"
+        if self.has_blocks:
+            return self._block("gradient")
+        if raw:
+            return self._raw_gradient()
+        if self._readable is None:
+            raw_grad = self._raw_gradient()
+            entries = readable_gradient(list(raw_grad))
+            self._readable_note = "" if entries is not None else _FALLBACK_NOTE
+            self._readable = raw_grad if entries is None else sp.Matrix(entries)
+        return self._readable
 
-                self._gradient = BlockGradient(self)
-            else:
-                self._gradient = sp.Matrix(derivatives(self.expr, self.params))
+    def _block(self, what: str) -> Any:
+        """The block gradient or Hessian (matrix-calculus form), built once."""
+        if what not in self._blocks:
+            from .blocks.display import BlockGradient, BlockHessian
+
+            self._blocks[what] = (BlockGradient if what == "gradient" else BlockHessian)(self)
+        return self._blocks[what]
+
+    def _raw_gradient(self) -> sp.Matrix:
+        if self._gradient is None:
+            self._gradient = sp.Matrix(derivatives(self.expr, self.params))
         return self._gradient
 
-    def partial(self, param: SymbolLike) -> Any:
-        """The per-sample partial derivative with respect to one parameter."""
-        return self.gradient()[self._index(param)]
+    def partial(self, param: SymbolLike, *, form: str = "readable") -> Any:
+        """The per-sample partial derivative with respect to one parameter (``form`` as in
+        :meth:`gradient`)."""
+        return self.gradient(form=form)[self._index(param)]
 
-    def hessian(self) -> Any:
-        """Symmetric Matrix of second partials (upper triangle derived once, mirrored); with
-        blocks, a :class:`~symcalc.blocks.BlockHessian` of one block per parameter pair."""
-        if self._hessian is None:
-            if self.has_blocks:
-                from .blocks.display import BlockHessian
+    def hessian(self, *, form: str = "readable") -> Any:
+        """Symmetric Matrix of second partials (upper triangle derived once, mirrored).
 
-                self._hessian = BlockHessian(self)
-                return self._hessian
+        ``form="readable"`` (default) differentiates the readable gradient, so ``sigmoid``
+        stays folded (``x1*x2*sigmoid(z)*(1 - sigmoid(z))``); ``form="raw"`` differentiates
+        the raw one. Both are exactly equal. With blocks, a
+        :class:`~symcalc.blocks.display.BlockHessian` of one block per parameter pair
+        (``x x^T f''(z)`` for ``(w, w)``).
+        """
+        raw = check_choice(form, _FORMS, "form") == "raw"
+        if self.has_blocks:
+            return self._block("hessian")
+        if raw:
+            return self._raw_hessian()
+        if self._readable_hessian is None:
             grad = self.gradient()
+            h = None if self._readable_note else readable_hessian(list(grad), self.params)
+            self._readable_hessian = self._raw_hessian() if h is None else h
+        return self._readable_hessian
+
+    def _raw_hessian(self) -> sp.Matrix:
+        if self._hessian is None:
+            grad = self._raw_gradient()
             p = len(self.params)
             h = sp.zeros(p, p)
             for i in range(p):
@@ -233,28 +290,48 @@ class Loss:
         )
 
     # ----------------------------------------------------------------------------- display
+    def display(self, *, hessian: bool = False) -> Any:
+        """The loss and its gradient as a textbook shows them (text via ``print``, LaTeX in
+        Jupyter).
+
+        Shared inner expressions are named once (``z = w1*x1 + w2*x2 + b``), partials that
+        share a structure are grouped (``d/dw_j = x_j*(sigmoid(z) - y)   for j = 1..30``),
+        and terms are ordered the way ``params`` lists the parameters.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> w, b, x, y = sp.symbols("w b x y")
+        >>> print(Loss((w*x + b - y)**2, params=[w, b], data=[x, y]).display())
+        loss = (w*x + b - y)**2
+        d/dw = 2*x*(w*x + b - y)
+        d/db = 2*(w*x + b - y)
+        """
+        if self.has_blocks:
+            from .blocks.display import LossDisplay
+
+            return LossDisplay(self, self.gradient(), self.hessian() if hessian else None)
+        grad = self.gradient()
+        h = self.hessian() if hessian else None
+        return display(self.expr, self.params, list(grad), has_data=bool(self.data),
+                       reduce=self.reduce, hessian=h, note=self._readable_note)
+
     def latex(self, *, gradient: bool = True) -> str:
-        r"""LaTeX of the loss (and its gradient) as an ``aligned`` block.
+        r"""LaTeX of the loss (and its readable gradient) as an ``aligned`` block.
 
         >>> import sympy as sp
         >>> w, x = sp.symbols("w x")
         >>> print(Loss(w**2 * x, params=[w], data=[x]).latex(gradient=False))
         \begin{aligned}\mathcal{L}(w) &= \frac{1}{N}\sum_{i=1}^{N} \ell_i, \quad \ell = w^{2} x\end{aligned}
         """
-        args = ", ".join(sp.latex(p) for p in self.params)
-        if self.data:
-            total = r"\frac{1}{N}\sum_{i=1}^{N}" if self.reduce == "mean" else r"\sum_{i=1}^{N}"
-            lines = [rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(self.expr)}"]
-            top = r"\ell"
-        else:
-            lines = [rf"\mathcal{{L}}({args}) &= {sp.latex(self.expr)}"]
-            top = r"\mathcal{L}"
-        if gradient and self.has_blocks:  # named inner expressions first (z = w . x + b)
-            lines += self.gradient().latex_lines()
-        elif gradient:
-            for p, g in zip(self.params, self.gradient()):
-                lines.append(rf"\frac{{\partial {top}}}{{\partial {sp.latex(p)}}} &= {sp.latex(g)}")
-        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+        if self.has_blocks:
+            from .blocks.display import LossDisplay
+
+            return LossDisplay(self, self.gradient() if gradient else None).latex()
+        if gradient:
+            return self.display().latex()
+        return display(self.expr, self.params, [], has_data=bool(self.data),
+                       reduce=self.reduce).latex()
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"

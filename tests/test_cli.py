@@ -18,7 +18,18 @@ def test_version(capsys):
 def test_diff_prints_partials(capsys):
     assert main(["diff", "(w*x + b - y)^2", "--wrt", "w", "b"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["d/dw: 2*x*(b + w*x - y)", "d/db: 2*b + 2*w*x - 2*y"]
+    assert out == ["d/dw: 2*x*(w*x + b - y)", "d/db: 2*(w*x + b - y)"]
+
+
+def test_diff_shows_the_readable_form_with_named_inner_expressions(capsys):
+    assert main(["diff", "log(1 + exp(w1*x1 + w2*x2 + b)) - y*(w1*x1 + w2*x2 + b)",
+                 "--wrt", "w1", "w2", "b"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "z = w1*x1 + w2*x2 + b", "d/dw1: x1*(sigmoid(z) - y)", "d/dw2: x2*(sigmoid(z) - y)",
+        "d/db: sigmoid(z) - y"]
+    assert main(["diff", "log(1 + exp(w*x + b)) - y*(w*x + b)", "--wrt", "w", "--latex"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        r"z = w x + b", r"\frac{\partial}{\partial w} = x \left(\sigma\left(z\right) - y\right)"]
 
 
 def test_diff_latex_and_steps(capsys):

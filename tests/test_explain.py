@@ -188,7 +188,9 @@ def test_plain_text_is_numbered_and_indented():
     d = explain(sp.sin(x**2) * sp.exp(3 * x), x)
     text = str(d)
     lines = text.splitlines()
-    assert lines[0] == f"d/dx [{d.expr}] = {d.result}"
+    # the summary and the steps show the readable form: the common factor exp(3*x) pulled out
+    assert lines[0] == "d/dx [exp(3*x)*sin(x**2)] = exp(3*x)*(2*x*cos(x**2) + 3*sin(x**2))"
+    assert sp.simplify(sp.sympify(lines[0].split(" = ")[1]) - d.result) == 0
     assert lines[1].startswith("1. product rule: ")
     assert any(line.startswith("   1.1. chain rule: ") for line in lines)
     assert any(line.startswith("      1.2.1. power rule: ") for line in lines)
@@ -256,6 +258,29 @@ def test_var_given_by_name_matches_the_symbol_with_assumptions():
 def test_string_expression_is_parsed():
     d = explain("sin(x^2)", "x")
     assert d.result == 2 * x * sp.cos(x**2) and d.steps[0].rule == "chain rule"
+
+
+def test_summary_and_steps_share_one_readable_style():
+    w, b, y = sp.symbols("w b y")
+    d = explain((w * x + b - y) ** 2, w)
+    lines = str(d).splitlines()
+    assert lines[0] == "d/dw [(w*x + b - y)**2] = 2*x*(w*x + b - y)"
+    assert lines[1] == "1. chain rule: d/dw [(w*x + b - y)**2] = 2*x*(w*x + b - y)"
+    assert d.result == sp.diff((w * x + b - y) ** 2, w)  # the field stays sympy.diff's
+
+
+def test_sigmoid_rule_is_named():
+    from symcalc.functions import sigmoid
+
+    w, b = sp.symbols("w b")
+    d = explain(sigmoid(w * x + b), w)
+    chain = d.steps[0]
+    assert chain.rule == "chain rule" and "sigmoid rule σ'(u) = σ(u)(1 - σ(u))" in chain.note
+    assert "d/dw sigmoid(u) = sigmoid(u)*(1 - sigmoid(u)) · du/dw" in chain.note
+    assert str(d).splitlines()[0] == "d/dw [sigmoid(w*x + b)] = x*sigmoid(w*x + b)*(1 - sigmoid(w*x + b))"
+    leaf = explain(sigmoid(x), x)
+    assert _rules(leaf) == ["sigmoid rule"] and leaf.verified
+    assert r"\sigma'(u) = \sigma(u)\left(1 - \sigma(u)\right)" in leaf._repr_latex_()
 
 
 def test_huge_expression_degrades_to_a_single_sympy_step_quickly():

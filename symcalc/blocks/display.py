@@ -29,7 +29,7 @@ from .derive import CoreDerivation, Term
 from .lower import Lowered
 from .nodes import Dot, Elementwise, LogSumExp, Softmax
 
-__all__ = ["BlockGradient", "BlockHessian", "revectorize"]
+__all__ = ["BlockGradient", "BlockHessian", "LossDisplay", "revectorize"]
 
 
 # ------------------------------------------------------------------------------ naming
@@ -405,3 +405,40 @@ class BlockHessian(_BlockDisplay):
 
     def __repr__(self) -> str:
         return "BlockHessian(\n  " + str(self).replace("\n", "\n  ") + "\n)"
+
+
+class LossDisplay:
+    """A block loss with its gradient (and Hessian) as a textbook shows them: the loss, the
+    named inner expressions once, then one line per parameter (what ``Loss.display()`` and
+    the notebook show for a loss with blocks)."""
+
+    def __init__(self, loss: Any, gradient: BlockGradient | None,
+                 hessian: BlockHessian | None = None) -> None:
+        self.loss, self.gradient, self.hessian = loss, gradient, hessian
+
+    def _head(self) -> tuple[str, str]:
+        loss = self.loss
+        args = ", ".join(sp.latex(p) for p in loss.params)
+        if loss.data:
+            total = r"\frac{1}{N}\sum_{i=1}^{N}" if loss.reduce == "mean" else r"\sum_{i=1}^{N}"
+            return (f"loss = {loss.expr}",
+                    rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(loss.expr)}")
+        return f"loss = {loss.expr}", rf"\mathcal{{L}}({args}) &= {sp.latex(loss.expr)}"
+
+    def __str__(self) -> str:
+        parts = [self._head()[0]] + [str(d) for d in (self.gradient, self.hessian) if d is not None]
+        return "\n".join(parts)
+
+    def latex(self) -> str:
+        lines = [self._head()[1]]
+        if self.gradient is not None:
+            lines += self.gradient.latex_lines()
+        if self.hessian is not None:
+            lines += self.hessian.latex_lines()[len(self.hessian.definitions):]
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return str(self)

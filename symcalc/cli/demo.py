@@ -39,6 +39,12 @@ def _save(fig, out: Path, name: str, written: list[Path]) -> None:
     written.append(path)
 
 
+def _show(loss) -> None:
+    """The loss and its readable gradient, one ``label : value`` line each."""
+    for lhs, rhs in loss.display().text_lines():
+        print(f"{'loss per sample' if lhs == 'loss' else lhs:<16}: {rhs}")
+
+
 def run(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -59,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     w, b, x, y = sp.symbols("w b x y")
     loss = sc.Loss((w * x + b - y) ** 2, params=[w, b], data=[x, y])
     ds = sc.datasets.make_linear(200, noise=0.1, seed=0)
-    print(f"loss per sample : {loss.expr}")
-    for p, g in zip(loss.params, loss.gradient()):
-        print(f"d loss / d{p}   : {g}")
+    _show(loss)
     f = loss.compile()
     value, grad = f.value_and_grad([0.0, 0.0], ds)
     print(f"at w=0, b=0     : loss {value:.4f}, gradient {np.round(grad, 4).tolist()}")
@@ -83,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     z = w1 * x1 + w2 * x2 + b
     logistic = sc.Loss(sp.log(1 + sp.exp(z)) - y * z, params=[w1, w2, b], data=[x1, x2, y])
     newton = sc.minimize(logistic, lg, x0=[0.0, 0.0, 0.0], method="newton")
-    print(f"d loss / dw1    : {logistic.partial(w1)}")
-    print(f"Hessian         : {logistic.hessian().shape[0]}x{logistic.hessian().shape[1]}, compiled with its upper triangle")
+    _show(logistic)
+    h12 = dict(logistic.display(hessian=True).text_lines())["d2/dw1dw2"]
+    print(f"Hessian         : d2/dw1dw2 = {h12}, 3x3, compiled with its upper triangle")
     print(f"Newton          : {newton.nit} iterations, loss {newton.fun:.5f}, converged={newton.converged}")
     print("fitted          : " + ", ".join(f"{k}={v:.3f}" for k, v in newton.params.items()))
 

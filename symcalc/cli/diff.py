@@ -27,17 +27,37 @@ def run(args: argparse.Namespace) -> int:
 
     expr = parse(args.expr)
     by_name = {s.name: s for s in expr.free_symbols}
-    for name in args.wrt:
-        var = by_name.get(name) or as_symbol(name, "--wrt")
-        if args.steps:
-            from ..explain import explain
+    wrt = [by_name.get(name) or as_symbol(name, "--wrt") for name in args.wrt]
+    if args.steps:
+        from ..explain import explain
 
+        for var in wrt:
             derivation = explain(expr, var)
             print(derivation._repr_latex_() if args.latex else str(derivation))
-            continue
-        d = sp.diff(expr, var)
-        if args.latex:
-            print(rf"\frac{{\partial}}{{\partial {sp.latex(var)}}} = {sp.latex(d)}")
-        else:
-            print(f"d/d{var.name}: {d}")
+        return 0
+    for line in _readable_lines(expr, wrt, latex=args.latex):
+        print(line)
     return 0
+
+
+def _readable_lines(expr: sp.Expr, wrt: list[sp.Symbol], *, latex: bool) -> list[str]:
+    """Named inner expressions first (``z = w*x + b``), then one line per partial (or per
+    group of partials), in the readable form of :mod:`symcalc.readable`."""
+    from ..readable import display, readable_gradient, to_latex, to_text
+
+    raw = [sp.diff(expr, var) for var in wrt]
+    shown = display(None, wrt, readable_gradient(raw) or raw)
+    out = []
+    if latex:
+        L = lambda e: to_latex(e, shown.ordering)  # noqa: E731
+        out += [f"{L(name)} = {L(e)}" for name, e in shown.definitions]
+        for row in shown.rows:
+            tail = rf" \quad \left({row.index_latex()}\right)" if row.letters else ""
+            out.append(rf"\frac{{\partial}}{{\partial {L(row.label)}}} = {L(row.expr)}{tail}")
+        return out
+    t = lambda e: to_text(e, shown.ordering)  # noqa: E731
+    out += [f"{t(name)} = {t(e)}" for name, e in shown.definitions]
+    for row in shown.rows:
+        tail = f"   for {row.index_text()}" if row.letters else ""
+        out.append(f"d/d{t(row.label)}: {t(row.expr)}{tail}")
+    return out

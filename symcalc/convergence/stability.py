@@ -132,7 +132,7 @@ def stable_learning_rate(
     compiled = loss.compile()
     if loss.has_blocks:
         return _block_bound(loss, compiled, data, at)
-    hess_sym = loss.hessian()
+    hess_sym = loss.hessian(form="raw")
     params = set(loss.params)
     p = len(loss.params)
     if not (hess_sym.free_symbols & params):

@@ -7,6 +7,9 @@ from typing import Any
 
 import sympy as sp
 
+from ..readable import readable_form, rename, to_latex
+from .losses import Y_PRED, Y_TRUE
+
 Sequential = Any  # the model (symcalc.nn.model imports this module, so not the other way)
 
 __all__ = ["BackpropEquations", "backprop_equations"]
@@ -39,7 +42,12 @@ class BackpropEquations:
 
 def _at(expr: sp.Expr, symbol: sp.Symbol, l: int) -> str:
     """LaTeX of ``expr`` with the activation symbol replaced by ``z^{(l)}``."""
-    return sp.latex(expr.xreplace({symbol: sp.Symbol(f"z^{{({l})}}")}))
+    return to_latex(rename(readable_form(expr), {symbol: sp.Symbol(f"z^{{({l})}}")}))
+
+
+def _shown(expr: sp.Expr, sub: dict[sp.Symbol, sp.Symbol]) -> str:
+    """LaTeX of ``expr`` in readable form (``sigmoid`` folded, factors pulled out)."""
+    return to_latex(rename(readable_form(expr), sub))
 
 
 def _partial(wrt: str) -> str:
@@ -48,7 +56,8 @@ def _partial(wrt: str) -> str:
 
 def _loss_equations(model: Sequential, out: object, L: int) -> list[str]:
     """The loss and the output layer's delta (combined forms on the logits when fused)."""
-    ell, dell = model.loss.latex()
+    sub = {Y_PRED: sp.Symbol(r"\hat{y}"), Y_TRUE: sp.Symbol("y")}
+    ell, dell = _shown(model.loss.expr, sub), _shown(model.loss.derivative, sub)
     row_sum = model.loss.name.endswith("categorical_crossentropy")
     mean = r"\frac{1}{n}" if row_sum else r"\frac{1}{n k}"
     eqs = [rf"\mathcal{{L}} &= {mean} \sum_{{i, j}} \ell\left(a^{{({L})}}_{{ij}}, "
@@ -79,7 +88,8 @@ def backprop_equations(model: Sequential) -> BackpropEquations:
         act = layer.activation
         bias = f" + b^{{({l})}}" if layer.use_bias else ""
         eqs = [f"z^{{({l})}} &= a^{{({l - 1})}} W^{{({l})}}{bias}"]
-        value, deriv = act.latex()
+        z = {act.symbol: sp.Symbol("z")}
+        value, deriv = _shown(act.expr, z), _shown(act.derivative, z)
         at = _at(act.expr, act.symbol, l)
         eqs.append(rf"a^{{({l})}} &= \sigma_{{{l}}}(z^{{({l})}}) = {at} \quad "
                    rf"\left(\sigma_{{{l}}}(z) = {value},\ \sigma_{{{l}}}'(z) = {deriv}\right)")
