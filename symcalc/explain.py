@@ -25,10 +25,9 @@ import sympy as sp
 from ._timeout import call_with_timeout
 from ._expressions import as_expr
 from ._validate import as_finite_float, describe, resolve_symbol
-from .functions import log_sigmoid, sigmoid, softplus
+from .functions import SoftmaxEntry, log_sigmoid, logsumexp, sigmoid, softplus
 from .readable import OnDemand, Ordering, to_latex, to_text
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
-from .functions import SoftmaxEntry, logsumexp
 from .results import Result
 
 __all__ = ["Step", "Derivation", "explain", "format_steps"]

@@ -88,8 +88,11 @@ def backprop_equations(model: Sequential) -> BackpropEquations:
         act = layer.activation
         bias = f" + b^{{({l})}}" if layer.use_bias else ""
         eqs = [f"z^{{({l})}} &= a^{{({l - 1})}} W^{{({l})}}{bias}"]
-        z = {act.symbol: sp.Symbol("z")}
-        value, deriv = _shown(act.expr, z), _shown(act.derivative, z)
+        if act.rowwise:  # softmax: a function of the whole row, shown by the activation
+            value, deriv = act.latex()
+        else:
+            z = {act.symbol: sp.Symbol("z")}
+            value, deriv = _shown(act.expr, z), _shown(act.derivative, z)
         at = _at(act.expr, act.symbol, l)
         eqs.append(rf"a^{{({l})}} &= \sigma_{{{l}}}(z^{{({l})}}) = {at} \quad "
                    rf"\left(\sigma_{{{l}}}(z) = {value},\ \sigma_{{{l}}}'(z) = {deriv}\right)")
