@@ -138,9 +138,13 @@ class Derivation(Result):
     _shown: OnDemand = field(default_factory=OnDemand, repr=False, compare=False)
 
     def _text(self, e: sp.Expr, readable: bool = True) -> str:
+        if _blocky(e):  # vector/matrix expressions (block losses) print as they are
+            return str(e)
         return to_text(self._shown(e) if readable else e, Ordering([self.var]))
 
     def _latex(self, e: sp.Expr, readable: bool = True) -> str:
+        if _blocky(e):
+            return sp.latex(e)
         return to_latex(self._shown(e) if readable else e, Ordering([self.var]))
 
     def __str__(self) -> str:
@@ -174,6 +178,12 @@ class Derivation(Result):
     def _repr_html_(self) -> None:  # type: ignore[override]
         # Returning None lets Jupyter fall back to the LaTeX rendering (HTML would win).
         return None
+
+
+def _blocky(e: Any) -> bool:
+    """Whether ``e`` holds vector/matrix expressions (the readable form is for scalars)."""
+    return isinstance(e, sp.Basic) and (isinstance(e, sp.MatrixExpr) or e.has(sp.MatrixExpr)
+                                        or isinstance(e, sp.MatrixBase))
 
 
 def _numbers(steps: list[Step]) -> list[str]:
