@@ -13,11 +13,7 @@ import os
 import platform
 import sys
 
-<<<<<<< HEAD
-SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "blocks")
-=======
-SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable")
->>>>>>> main
+SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable", "blocks")
 
 
 def main(argv: list[str] | None = None) -> int:
