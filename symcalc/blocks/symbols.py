@@ -17,7 +17,8 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from .._validate import check_int, describe
 from ..errors import ShapeError, SymbolError
 
-__all__ = ["BlockSymbol", "vector", "matrix", "is_vector", "shape_of", "show_shape", "vector_length"]
+__all__ = ["BlockSymbol", "vector", "matrix", "is_vector", "shape_of", "show_shape", "vector_length",
+           "checked_sum", "checked_product"]
 
 
 def shape_of(e: Any) -> tuple[int, int] | None:
@@ -73,6 +74,26 @@ def _check_add(a: Any, b: Any, op: str) -> None:
             f"{a} {op} {b}: shapes differ; {show_shape(a)} expects a {sa[0]} x {sa[1]} operand, got "
             f"{show_shape(b)}"
         )
+
+
+def checked_sum(terms: list[Any]) -> Any:
+    """``terms[0] + terms[1] + ...`` with blocks among them: equal shapes required (a
+    :class:`ShapeError` naming the operands otherwise; SymPy would silently add a scalar)."""
+    out = terms[0]
+    for t in terms[1:]:
+        _check_add(out, t, "+")
+        out = sp.MatAdd(out, t).doit() if shape_of(out) else out + t
+    return out
+
+
+def checked_product(factors: list[Any]) -> Any:
+    """``factors[0] * factors[1] * ...`` with blocks among them: a matrix product (scalars
+    scale), each step's shapes checked with a :class:`ShapeError` naming the operands."""
+    out = factors[0]
+    for f in factors[1:]:
+        _check_matmul(out, f, "*")
+        out = sp.MatMul(out, f).doit() if (shape_of(out) or shape_of(f)) else out * f
+    return out
 
 
 class BlockSymbol(sp.MatrixSymbol):

@@ -308,27 +308,88 @@ def _block_vector(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
     return f"numpy.array([{body} for _v in {block.symbol.name}.ravel()])"  # (a primary)
 
 
-def _row_inputs(prog: Program) -> list[str]:
-    """Per-row scalars: scalar data, data picks, map outputs (one pass over each row)."""
-    lines = []
-    col = {id(d): i for i, d in enumerate(prog.data)}
-    for i, d in enumerate(prog.data):
-        if not d.shape:
-            lines.append(f"{d.symbol.name} = _col{i}[_i]")
-    for pk in prog.picks:
-        if not isinstance(pk.block.where, slice):
-            idx = pk.index if len(pk.block.shape) == 1 else ", ".join(
-                map(str, divmod(pk.index, pk.block.shape[1])))
-            lines.append(f"{pk.symbol.name} = _col{col[id(pk.block)]}[_i, {idx}]")
-    for m in prog.maps:
-        X, P = f"_col{col[id(m.data)]}", m.param.symbol.name
-        lines += [f"{u.name} = 0.0" for u in m.symbols]
-        lines.append(f"for _j in range({m.data.shape[0]}):")
-        lines.append(f"    _xj = {X}[_i, _j]")
-        for k, u in enumerate(m.symbols):
-            entry = f"{P}[_j]" if len(m.symbols) == 1 else (f"{P}[_j, {k}]" if m.transposed else f"{P}[{k}, _j]")
-            lines.append(f"    {u.name} += {entry} * _xj")
-    return lines
+#: Unroll the maps and adjoints (row entries and accumulators in registers) up to this width
+#: of a data block and this many adjoint accumulators; beyond, inner loops over the row.
+_UNROLL_WIDTH, _UNROLL_ACC = 16, 64
+
+
+class _BlockLoop:
+    """Code of the per-row part of a fused block kernel: inputs, maps, adjoints."""
+
+    def __init__(self, prog: Program, adj: list[Any]) -> None:
+        self.prog = prog
+        self.col = {id(d): i for i, d in enumerate(prog.data)}
+        self.width = {id(m): m.data.shape[0] for m in prog.maps}
+        self.offsets: dict[int, int] = {}
+        self.total = 0
+        for o in adj:  # one accumulator of the data block's width per map output
+            self.offsets[id(o)] = self.total
+            self.total += self.width[id(o.dirs[0][1])]
+        self.unrolled = (all(w <= _UNROLL_WIDTH for w in self.width.values())
+                         and self.total <= _UNROLL_ACC)
+
+    def _entry(self, m: Any, k: int, j: Any) -> str:
+        P = m.param.symbol.name
+        if len(m.symbols) == 1:
+            return f"{P}[{j}]"
+        return f"{P}[{j}, {k}]" if m.transposed else f"{P}[{k}, {j}]"
+
+    def hoisted(self) -> list[str]:
+        """Parameter entries of the maps as scalars (unrolled mode), before the loop."""
+        if not self.unrolled:
+            return []
+        return [f"    _P{mi}_{k}_{j} = {self._entry(m, k, j)}" for mi, m in enumerate(self.prog.maps)
+                for k in range(len(m.symbols)) for j in range(self.width[id(m)])]
+
+    def inputs(self) -> list[str]:
+        """Scalar data, data picks, the row's entries and the map outputs."""
+        prog, col, lines = self.prog, self.col, []
+        for i, d in enumerate(prog.data):
+            if not d.shape:
+                lines.append(f"{d.symbol.name} = _col{i}[_i]")
+        for pk in prog.picks:
+            if not isinstance(pk.block.where, slice):
+                idx = pk.index if len(pk.block.shape) == 1 else ", ".join(
+                    map(str, divmod(pk.index, pk.block.shape[1])))
+                lines.append(f"{pk.symbol.name} = _col{col[id(pk.block)]}[_i, {idx}]")
+        if self.unrolled:
+            for d in {id(m.data): m.data for m in prog.maps}.values():
+                c = col[id(d)]
+                lines += [f"_X{c}_{j} = _col{c}[_i, {j}]" for j in range(d.shape[0])]
+        for mi, m in enumerate(prog.maps):
+            c = col[id(m.data)]
+            if self.unrolled:
+                for k, u in enumerate(m.symbols):
+                    terms = " + ".join(f"_P{mi}_{k}_{j}*_X{c}_{j}" for j in range(self.width[id(m)]))
+                    lines.append(f"{u.name} = {terms}")
+                continue
+            lines += [f"{u.name} = 0.0" for u in m.symbols]
+            lines.append(f"for _j in range({self.width[id(m)]}):")
+            lines.append(f"    _xj = _col{c}[_i, _j]")
+            lines += [f"    {u.name} += {self._entry(m, k, '_j')} * _xj" for k, u in enumerate(m.symbols)]
+        return lines
+
+    def start(self) -> list[str]:
+        if not self.total:
+            return []
+        if self.unrolled:
+            return [f"        _a{i} = 0.0" for i in range(self.total)]
+        return [f"        _acc = numpy.zeros({self.total})"]
+
+    def accumulate(self, o: Any, coef: str) -> list[str]:
+        m = o.dirs[0][1]
+        c, off, n = self.col[id(m.data)], self.offsets[id(o)], self.width[id(m)]
+        if self.unrolled:
+            return [f"_r = {coef}"] + [f"_a{off + j} += _r * _X{c}_{j}" for j in range(n)]
+        return [f"_r = {coef}", f"for _j in range({n}):",
+                f"    _acc[{off} + _j] += _r * _col{c}[_i, _j]"]
+
+    def store(self) -> list[str]:
+        if not self.total:
+            return []
+        if self.unrolled:
+            return [f"        _adjs[_k, {i}] = _a{i}" for i in range(self.total)]
+        return ["        _adjs[_k] = _acc"]
 
 
 def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) -> str:
@@ -342,41 +403,46 @@ def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) ->
     needed, wanted, dep = _share_exp(needed_assignments(prog.cse, wanted), wanted, prog.cse.data_dependent)
     sum_exprs, adj_exprs = wanted[: len(sums)], wanted[len(sums):]
     parts = [_split(e, dep) for e in sum_exprs]
-    width = {id(m): m.data.shape[0] for m in prog.maps}
-    offsets, total = {}, 0
-    for o in adj:  # one accumulator of the data block's width per map output
-        offsets[id(o)] = total
-        total += width[id(o.dirs[0][1])]
-    col = {id(d): i for i, d in enumerate(prog.data)}
+    loop = _BlockLoop(prog, adj)
     lines = [_JIT.format(parallel=True), f"def {name}(_theta, _cols, _n):"]
-    lines += _block_prologue(prog, pr)
+    lines += _block_prologue(prog, pr) + loop.hoisted()
     lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
     lines += [
         f"    _nb = (_n + {block_rows - 1}) // {block_rows}",
         f"    _parts = numpy.zeros((_nb, {len(parts)}))",
-        f"    _adjs = numpy.zeros((_nb, {total}))" if total else "",
+        f"    _adjs = numpy.zeros((_nb, {loop.total}))" if loop.total else "",
         "    _chunk = numba.set_parallel_chunksize(1)  # one block at a time: balances load",
         "    for _k in numba.prange(_nb):",
         f"        _lo = _k * {block_rows}",
         f"        _hi = min(_lo + {block_rows}, _n)",
-        f"        _acc = numpy.zeros({total})" if total else "",
+        *loop.start(),
     ]
     lines += [f"        _s{k} = 0.0" for k in range(len(parts))]
     lines.append("        for _i in range(_lo, _hi):")
-    lines += [f"            {t}" for t in _row_inputs(prog)]
+    lines += [f"            {t}" for t in loop.inputs()]
     lines += [f"            {s.name} = {pr.doprint(r)}" for s, r in needed if s in dep]
     lines += [f"            _s{k} += {pr.doprint(d)}" for k, (d, _) in enumerate(parts) if d != 0]
     for o, e in zip(adj, adj_exprs):
-        m = o.dirs[0][1]
-        lines.append(f"            _r = {pr.doprint(e)}")
-        lines.append(f"            for _j in range({width[id(m)]}):")
-        lines.append(f"                _acc[{offsets[id(o)]} + _j] += _r * _col{col[id(m.data)]}[_i, _j]")
+        lines += [f"            {t}" for t in loop.accumulate(o, pr.doprint(e))]
     lines += [f"        _parts[_k, {k}] = _s{k}" for k in range(len(parts))]
-    lines.append("        _adjs[_k] = _acc" if total else "")
+    lines += loop.store()
     lines.append("    numba.set_parallel_chunksize(_chunk)")
     lines.append(f"    _out = numpy.zeros({prog.result_size(min(order, 1))})")
-    lines.append("    _adj = _adjs.sum(axis=0)" if total else "")
-    for k, (o, (d, c)) in enumerate(zip(sums, parts)):
+    lines.append("    _adj = _adjs.sum(axis=0)" if loop.total else "")
+    lines += _block_totals(sums, parts, pr)
+    for o in adj:
+        m, k = o.dirs[0][1], o.dirs[0][2]
+        sl, off, n = m.slots(k), loop.offsets[id(o)], loop.width[id(m)]
+        step = "" if sl.step in (None, 1) else f":{sl.step}"
+        lines.append(f"    _out[{1 + sl.start}:{1 + sl.stop}{step}] += _adj[{off}:{off + n}]")
+    lines.append("    return _out")
+    return "\n".join(line for line in lines if line)
+
+
+def _block_totals(sums: list[Any], parts: list[tuple], pr: _ScalarPrinter) -> list[str]:
+    """The row sums into the value, the scalar slots and the row constants' gradients."""
+    lines = []
+    for k, (o, (_, c)) in enumerate(zip(sums, parts)):
         total_code = f"_parts[:, {k}].sum()" + (f" + _n * ({pr.doprint(c)})" if c != 0 else "")
         if o.kind == "value":
             lines.append(f"    _out[0] += {total_code}")
@@ -385,13 +451,7 @@ def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) ->
         else:
             lines.append(f"    _c = {total_code}")
             lines += _const_gradient(o.dirs[0][1], pr)
-    for o in adj:
-        m, k = o.dirs[0][1], o.dirs[0][2]
-        sl, off, n = m.slots(k), offsets[id(o)], width[id(m)]
-        step = "" if sl.step in (None, 1) else f":{sl.step}"
-        lines.append(f"    _out[{1 + sl.start}:{1 + sl.stop}{step}] += _adj[{off}:{off + n}]")
-    lines.append("    return _out")
-    return "\n".join(line for line in lines if line)
+    return lines
 
 
 def _const_gradient(c: Any, pr: _ScalarPrinter) -> list[str]:
