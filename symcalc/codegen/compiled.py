@@ -171,7 +171,8 @@ class CompiledLoss:
         return self.layout.flatten(theta)
 
     # -------------------------------------------------------------- evaluation core
-    def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData) -> np.ndarray:
+    def _evaluate(self, kernel: str, theta: np.ndarray, data: PreparedData,
+                  quiet: bool = False) -> np.ndarray:
         # the optimizers' hot path: plain try/except and in-place scaling keep the per-call
         # overhead small next to a kernel over a few thousand rows
         run = self._runners[kernel]
@@ -180,7 +181,8 @@ class CompiledLoss:
                 if run.fused:
                     total = run(theta, data.columns, data.n)
                 else:  # (the function itself: one call less than through the handle)
-                    total = sum_chunks(self._kernels[kernel], theta, data.columns, data.n, run.rows)
+                    total = sum_chunks(self._kernels[kernel], theta, data.columns, data.n,
+                                       run.rows, quiet=quiet)
                 n = data.n
             else:  # Dask collections: partial sums per block, combined
                 from .dask_blocks import evaluate_blocks
@@ -209,20 +211,23 @@ class CompiledLoss:
                     "required (drop or impute missing values first)"
                 )
 
-    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1) -> np.ndarray:
+    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1,
+                 quiet: bool = False) -> np.ndarray:
         """Value (order 0), value+gradient (order 1) or value+gradient+Hessian-upper (2), as
-        one flat array. The fast path used by optimizers; most users want the named methods.
+        one flat array (theta flat, blocks row-major). The fast path used by optimizers; most
+        users want the named methods. ``quiet=True``: the caller already runs inside
+        ``numpy.errstate(all="ignore")`` (an optimizer's loop), so it is not set per call.
         """
         fast = isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1
         th = theta if fast and len(theta) == self.size else self._theta(theta)
         prepared = self.prepare(data)
         if order == 0:
-            return self._evaluate("value", th, prepared)
+            return self._evaluate("value", th, prepared, quiet)
         if order == 1:
-            return self._evaluate("value_and_grad", th, prepared)
+            return self._evaluate("value_and_grad", th, prepared, quiet)
         if "hessian" not in self._kernels:
             self._build_hessian()
-        return self._evaluate("hessian", th, prepared)
+        return self._evaluate("hessian", th, prepared, quiet)
 
     # -------------------------------------------------------------- public evaluation
     # Policy (no silent NaN): the named methods raise NonFiniteError when a requested

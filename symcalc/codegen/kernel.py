@@ -14,17 +14,29 @@ __all__ = ["Kernel", "sum_chunks"]
 
 
 def sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
-               step: int) -> np.ndarray:
-    """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums."""
+               step: int, *, quiet: bool = False) -> np.ndarray:
+    """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums.
+
+    Floating-point warnings are ignored (overflow becomes inf, reported by the caller);
+    ``quiet=True`` means the caller already runs inside ``numpy.errstate(all="ignore")``,
+    which then is not set again (it costs microseconds per call in an optimizer's loop).
+    """
+    if quiet:
+        return _chunks(fn, theta, cols, n, step)
     with np.errstate(all="ignore"):
-        if n <= step:
-            return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
-        total = None
-        for lo in range(0, n, step):
-            part_cols = tuple(c[lo : lo + step] for c in cols)
-            part = np.asarray(fn(theta, part_cols, len(part_cols[0])), dtype=np.float64)
-            total = part if total is None else total + part
-        return total
+        return _chunks(fn, theta, cols, n, step)
+
+
+def _chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
+            step: int) -> np.ndarray:
+    if n <= step:
+        return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
+    total = None
+    for lo in range(0, n, step):
+        part_cols = tuple(c[lo : lo + step] for c in cols)
+        part = np.asarray(fn(theta, part_cols, len(part_cols[0])), dtype=np.float64)
+        total = part if total is None else total + part
+    return total
 
 
 @dataclass(frozen=True)

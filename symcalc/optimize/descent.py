@@ -191,7 +191,7 @@ class _Run:
         status, prev, k = "max_epochs", math.inf, 0
         try:
             for k in range(epochs + 1):
-                out = evaluate(x, P, order=1)
+                out = evaluate(x, P, order=1, quiet=True)
                 g = out[1:]
                 if small:  # a few parameters: Python floats are cheaper than NumPy calls
                     loss, *parts = out.tolist()
@@ -228,7 +228,7 @@ class _Run:
         starts = range(0, n, batch)
         status, prev, k, good = "max_epochs", math.inf, 0, x
         try:
-            out = evaluate(x, P, order=1)  # epoch 0: the full-data loss at x0
+            out = evaluate(x, P, order=1, quiet=True)  # epoch 0: the full-data loss at x0
             self.counter.nfev += 1
             loss, g = float(out[0]), out[1:]
             gn = math.sqrt(float(g @ g))
@@ -244,7 +244,7 @@ class _Run:
                 for lo in starts:
                     part = tuple(c[lo : lo + batch] for c in cols)
                     m = len(part[0])
-                    out = evaluate(x, PreparedData(part, m), order=1)
+                    out = evaluate(x, PreparedData(part, m), order=1, quiet=True)
                     self.counter.nfev += 1
                     g = out[1:]
                     if not isfinite(float(out[0]) + float(g @ g)):
