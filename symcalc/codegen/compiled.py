@@ -27,7 +27,9 @@ How a loss is compiled
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -112,6 +114,7 @@ class CompiledLoss:
         stable, self.rewrites = stabilize([derivation.lowered.core, *derivation.gradient])
         self._builder = ProgramBuilder(derivation.lowered, stable[0], stable[1:])
         self.program = self._builder.program()
+        self._quiet = 0  # > 0 inside ignoring_fp_warnings()
         self._kernels: dict[str, Callable[..., Any]] = {}
         self._runners: dict[str, Kernel] = {}
         self._sources: dict[str, str] = {}
@@ -211,16 +214,15 @@ class CompiledLoss:
                     "required (drop or impute missing values first)"
                 )
 
-    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1,
-                 quiet: bool = False) -> np.ndarray:
+    def evaluate(self, theta: Any, data: Any = None, *, order: int = 1) -> np.ndarray:
         """Value (order 0), value+gradient (order 1) or value+gradient+Hessian-upper (2), as
         one flat array (theta flat, blocks row-major). The fast path used by optimizers; most
-        users want the named methods. ``quiet=True``: the caller already runs inside
-        ``numpy.errstate(all="ignore")`` (an optimizer's loop), so it is not set per call.
+        users want the named methods.
         """
         fast = isinstance(theta, np.ndarray) and theta.dtype == np.float64 and theta.ndim == 1
         th = theta if fast and len(theta) == self.size else self._theta(theta)
         prepared = self.prepare(data)
+        quiet = self._quiet > 0
         if order == 0:
             return self._evaluate("value", th, prepared, quiet)
         if order == 1:
@@ -228,6 +230,17 @@ class CompiledLoss:
         if "hessian" not in self._kernels:
             self._build_hessian()
         return self._evaluate("hessian", th, prepared, quiet)
+
+    @contextlib.contextmanager
+    def ignoring_fp_warnings(self) -> Iterator[None]:
+        """Evaluate under ``numpy.errstate(all="ignore")`` set once for the whole block rather
+        than once per call (an optimizer's loop: microseconds per epoch on small data)."""
+        with np.errstate(all="ignore"):
+            self._quiet += 1
+            try:
+                yield
+            finally:
+                self._quiet -= 1
 
     # -------------------------------------------------------------- public evaluation
     # Policy (no silent NaN): the named methods raise NonFiniteError when a requested

@@ -18,7 +18,7 @@ from .._validate import as_rng, check_choice, check_int, check_positive, describ
 from ..codegen import CompiledLoss, PreparedData
 from ..errors import SymcalcError
 from ..optimizers import OPTIMIZERS, Adam, Optimizer, get_optimizer
-from ._common import Counter, best_index, setup, trim_history
+from ._common import Counter, best_index, quietly, setup, trim_history
 from ..convergence import check_convergence, stable_learning_rate
 from ._result import DescentResult, make_result
 
@@ -137,7 +137,7 @@ def gradient_descent(
     f, prepared, x = setup(loss, data, x0, backend)
     batch = _check_batch_size(batch_size, prepared.n)
     counter = Counter()
-    with np.errstate(all="ignore"):
+    with quietly(f):
         lr = auto_learning_rate(f, data, x, prepared, counter) if auto else learning_rate
         opt = get_optimizer(spec, lr)
         opt.reset()
@@ -191,7 +191,7 @@ class _Run:
         status, prev, k = "max_epochs", math.inf, 0
         try:
             for k in range(epochs + 1):
-                out = evaluate(x, P, order=1, quiet=True)
+                out = evaluate(x, P, order=1)
                 g = out[1:]
                 if small:  # a few parameters: Python floats are cheaper than NumPy calls
                     loss, *parts = out.tolist()
@@ -228,7 +228,7 @@ class _Run:
         starts = range(0, n, batch)
         status, prev, k, good = "max_epochs", math.inf, 0, x
         try:
-            out = evaluate(x, P, order=1, quiet=True)  # epoch 0: the full-data loss at x0
+            out = evaluate(x, P, order=1)  # epoch 0: the full-data loss at x0
             self.counter.nfev += 1
             loss, g = float(out[0]), out[1:]
             gn = math.sqrt(float(g @ g))
@@ -244,7 +244,7 @@ class _Run:
                 for lo in starts:
                     part = tuple(c[lo : lo + batch] for c in cols)
                     m = len(part[0])
-                    out = evaluate(x, PreparedData(part, m), order=1, quiet=True)
+                    out = evaluate(x, PreparedData(part, m), order=1)
                     self.counter.nfev += 1
                     g = out[1:]
                     if not isfinite(float(out[0]) + float(g @ g)):

@@ -61,7 +61,7 @@ def newton_loop(
     losses, gnorms, path = history["loss"], history["grad_norm"], history["x"]
     k = 0
     try:
-        value, g, H = f._unpack_hessian(f.evaluate(x, P, order=2, quiet=True))
+        value, g, H = f._unpack_hessian(f.evaluate(x, P, order=2))
         counter.add(2)
         gn = float(np.linalg.norm(g))
         if not math.isfinite(value + gn):
@@ -80,7 +80,7 @@ def newton_loop(
             if t is None:
                 return "line_search", k
             x = x + t * d
-            value, g, H = f._unpack_hessian(f.evaluate(x, P, order=2, quiet=True))
+            value, g, H = f._unpack_hessian(f.evaluate(x, P, order=2))
             counter.add(2)
             gn = float(np.linalg.norm(g))
             if not math.isfinite(value + gn):
@@ -97,7 +97,7 @@ def _armijo(f: CompiledLoss, P: PreparedData, x: np.ndarray, value: float, d: np
     slack = 4 * _EPS * max(1.0, abs(value))  # accept ties at machine precision
     t = 1.0
     for _ in range(_MAX_BACKTRACKS):
-        trial = float(f.evaluate(x + t * d, P, order=0, quiet=True)[0])
+        trial = float(f.evaluate(x + t * d, P, order=0)[0])
         counter.add(0)
         if math.isfinite(trial) and trial <= value + c1 * t * slope + slack:
             return t
