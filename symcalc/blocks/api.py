@@ -9,7 +9,6 @@ dispatch on blocks the same way.)
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, Callable
 
 import sympy as sp
@@ -116,10 +115,7 @@ def sum(v: Any) -> sp.Expr:  # noqa: A001 - the public name sc.sum
     >>> sc.sum(sc.vector("v", 3))
     sum(v)
     """
-    v = sp.sympify(v)
-    if not _block(v):
-        raise ShapeError(f"sum({v}): {show_shape(v)} is a scalar; expected a vector or matrix")
-    return BlockSum(v)
+    return _reduction("sum", BlockSum, v)
 
 
 def norm2(v: Any) -> sp.Expr:
@@ -131,10 +127,12 @@ def norm2(v: Any) -> sp.Expr:
     >>> sc.norm2(sc.vector("w", 3))
     norm2(w)
     """
+    return _reduction("norm2", Norm2, v)
+
+
+def _reduction(name: str, node: type, v: Any) -> sp.Expr:
     v = sp.sympify(v)
     if not _block(v):
-        raise ShapeError(f"norm2({v}): {show_shape(v)} is a scalar; expected a vector or matrix")
-    return Norm2(v)
+        raise ShapeError(f"{name}({v}): {show_shape(v)} is a scalar; expected a vector or matrix")
+    return node(v)
 
-
-_ = builtins  # the builtin sum stays reachable as builtins.sum in this module

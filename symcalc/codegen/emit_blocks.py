@@ -48,14 +48,7 @@ class _Emitter:
     # ------------------------------------------------------------------ prologue
     def unpack(self) -> None:
         for p in self.prog.params:
-            sl = p.where
-            assert isinstance(sl, slice)
-            if not p.shape:
-                self.line(f"{p.symbol.name} = _theta[{sl.start}]")
-            elif len(p.shape) == 1:
-                self.line(f"{p.symbol.name} = _theta[{sl.start}:{sl.stop}]")
-            else:
-                self.line(f"{p.symbol.name} = _theta[{sl.start}:{sl.stop}].reshape({p.shape})")
+            self.line(p.unpack())
         if self.prog.data:
             self.line(f"{', '.join(d.symbol.name for d in self.prog.data)}, = _cols")
         for pk in self.prog.picks:

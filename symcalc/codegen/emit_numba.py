@@ -269,16 +269,7 @@ def _emit_kernel(
 # ------------------------------------------------------------------------------- block programs
 def _block_prologue(prog: Program, pr: _ScalarPrinter) -> list[str]:
     """Parameters, parameter picks and row constants (before the row loop)."""
-    lines = []
-    for p in prog.params:
-        sl = p.where
-        assert isinstance(sl, slice)
-        if not p.shape:
-            lines.append(f"    {p.symbol.name} = _theta[{sl.start}]")
-        elif len(p.shape) == 1:
-            lines.append(f"    {p.symbol.name} = _theta[{sl.start}:{sl.stop}]")
-        else:
-            lines.append(f"    {p.symbol.name} = _theta[{sl.start}:{sl.stop}].reshape({p.shape})")
+    lines = [f"    {p.unpack()}" for p in prog.params]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(prog.data))]
     for pk in prog.picks:
         if isinstance(pk.block.where, slice):

@@ -124,6 +124,16 @@ class Input:
             out *= d
         return out
 
+    def unpack(self) -> str:
+        """The line (no indentation) that takes this parameter out of the flat ``_theta``."""
+        sl = self.where
+        assert isinstance(sl, slice)
+        if not self.shape:
+            return f"{self.symbol.name} = _theta[{sl.start}]"
+        if len(self.shape) == 1:
+            return f"{self.symbol.name} = _theta[{sl.start}:{sl.stop}]"
+        return f"{self.symbol.name} = _theta[{sl.start}:{sl.stop}].reshape({self.shape})"
+
 
 @dataclass(frozen=True)
 class Map:
