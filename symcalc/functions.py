@@ -42,7 +42,7 @@ from sympy.core.logic import fuzzy_and
 from mpmath.libmp import prec_to_dps
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from .blocks.nodes import Elementwise, LogSumExp, Softmax
+from .blocks.nodes import ENTRY, Elementwise, LogSumExp, Softmax
 from .errors import ShapeError
 
 __all__ = [
@@ -92,8 +92,7 @@ def _on_block(cls: type, v: MatrixExpr) -> sp.Basic:
             raise ShapeError(f"logsumexp({v}): {v} ({v.shape[0]} x {v.shape[1]}) is a matrix; "
                              "expected a vector")
         return LogSumExp(v)
-    d = sp.Dummy("u", real=True)
-    return Elementwise(sp.Lambda(d, cls(d)), v)
+    return Elementwise(sp.Lambda(ENTRY, cls(ENTRY)), v)
 
 
 def _float_arg(u: sp.Expr) -> bool:

@@ -26,6 +26,7 @@ import sympy as sp
 
 from ._validate import as_symbol_tuple, describe
 from .errors import ParseError, SymbolError
+from .blocks.formula import BLOCK_FUNCTIONS, block_power, combine, elementwise_ok, has_block
 from .functions import log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 __all__ = ["parse", "FUNCTIONS", "CONSTANTS"]
@@ -89,6 +90,11 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., sp.Expr]]] = {
     "logsumexp": (1, MAX_LOGSUMEXP_ARGS, logsumexp),
     "Heaviside": (1, 2, sp.Heaviside),
 }
+# applied to a declared vector/matrix, the one-argument functions act entry by entry; the
+# block functions (dot, sum, norm2, softmax) need declared blocks
+FUNCTIONS = {name: (lo, hi, elementwise_ok(fn) if lo == 1 and hi <= 2 else fn)
+             for name, (lo, hi, fn) in FUNCTIONS.items()}
+FUNCTIONS.update(BLOCK_FUNCTIONS)
 
 #: names that mean a constant unless the caller binds the name to a symbol.
 CONSTANTS: dict[str, sp.Expr] = {
@@ -213,6 +219,9 @@ def parse(text: str, symbols: Any = None) -> sp.Expr:
         in the text that matches is bound to that exact Symbol (its assumptions, such as
         ``positive=True``, are kept), and a bound name wins over a constant of the same name
         (bind ``e`` to use it as a variable). Other names become plain ``Symbol(name)``.
+        A ``MatrixSymbol`` (``sc.vector("w", 30)``) declares a block: the text may then use
+        ``dot(w, x)``, ``W*x`` (a matrix product), ``norm2(w)``, ``logsumexp(z)``,
+        ``softmax(z)``, and one-argument functions and powers of a block act entry by entry.
 
     Returns
     -------
@@ -269,10 +278,10 @@ def _bound_symbols(symbols: Any) -> dict[str, sp.Symbol]:
     if isinstance(symbols, Mapping):
         out: dict[str, sp.Symbol] = {}
         for key, value in symbols.items():
-            if not isinstance(value, sp.Symbol):
+            if not isinstance(value, (sp.Symbol, sp.MatrixSymbol)):
                 raise SymbolError(
                     f"symbols[{key!r}] must be a sympy Symbol; got {describe(value)} of type "
-                    f"{type(value).__name__}"
+                    f"{type(value).__name__} (a MatrixSymbol declares a vector/matrix block)"
                 )
             name = key.name if isinstance(key, sp.Symbol) else key
             if not isinstance(name, str):
@@ -280,6 +289,11 @@ def _bound_symbols(symbols: Any) -> dict[str, sp.Symbol]:
             out[name] = value
         return out
     out = {}
+    blocks = [s for s in symbols if isinstance(s, sp.MatrixSymbol)] if not isinstance(
+        symbols, (str, sp.Basic)) and hasattr(symbols, "__iter__") else []
+    if blocks:  # declared vectors/matrices bind by name like symbols
+        out.update({b.name: b for b in blocks})
+        symbols = [s for s in symbols if not isinstance(s, sp.MatrixSymbol)]
     for sym in as_symbol_tuple(symbols, "symbols"):
         if sym.name in out:
             raise SymbolError(
@@ -527,6 +541,8 @@ class _Builder:
                     raise self.source.fail("division by zero", right)
                 value = self._power(value, sp.Integer(-1), right)
             terms.append(value)
+        if has_block(terms):  # vectors and matrices: shapes checked, matrix products in order
+            return self._checked(combine(terms, kind is _ADDITIVE), node)
         if kind is _ADDITIVE:
             self._check_sum(terms, node)
             return self._checked(sp.Add(*terms), node)
@@ -534,6 +550,11 @@ class _Builder:
         return self._checked(sp.Mul(*terms), node)
 
     def _power(self, base: sp.Expr, exponent: sp.Expr, node: ast.AST) -> sp.Expr:
+        if has_block([base, exponent]):
+            return block_power(base, exponent)
+        return self._scalar_power(base, exponent, node)
+
+    def _scalar_power(self, base: sp.Expr, exponent: sp.Expr, node: ast.AST) -> sp.Expr:
         """``base**exponent`` after making sure SymPy will not compute a gigantic number."""
         if exponent.is_Rational and exponent != 0:
             bits = _exact_bits(base) * abs(float(exponent))

@@ -176,3 +176,30 @@ def test_compiled_code_uses_one_matrix_product_per_map():
     src = loss.compile().source
     assert "numpy.dot(W, x.T)" in src and "numpy.dot(_R" in src
     assert "numpy.logaddexp(" in src  # log-sum-exp of two logits, overflow-free
+
+
+# ------------------------------------------------------------------------------ formula text
+def test_parse_with_declared_blocks_builds_the_same_loss():
+    text = "logsumexp(W*x + bv) - dot(y, W*x + bv) + 0.01*norm2(W)"
+    got = sc.parse(text, symbols={"W": W, "x": x, "bv": bv, "y": y})
+    z = W @ x + bv
+    assert got == sc.logsumexp(z) - sc.dot(y, z) + 0.01 * sc.norm2(W)
+    elementwise = sc.parse("norm2(tanh(W*x)) + dot(w, x^2)", symbols=[W, x, w])
+    assert elementwise == sc.norm2(sc.tanh(W @ x)) + sc.dot(w, sc.elementwise(lambda u: u**2, x))
+    loss = sc.Loss("softplus(dot(w, x) + b) - t*(dot(w, x) + b)", params=[w, "b"], data=[x, "t"])
+    assert str(loss.gradient()).splitlines()[1] == "d/dw = (-t + sigmoid(z))*x"
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("x*x", r"x \* x: x \(3 x 1\) needs a right operand with 1 rows; got x \(3 x 1\) \(for an inner product use sc.dot\)"),
+        ("x + 1", r"x \+ 1: cannot add a scalar and a block"),
+        ("W*x + w", r"W\*x \+ w: shapes differ; W\*x \(2 x 1\) expects a 2 x 1 operand, got w \(3 x 1\)"),
+        ("dot(w, q)", r"dot\(w, q\): q \(scalar\) is a scalar; expected a vector of length 3"),
+        ("softmax(q)", r"softmax\(q\): q is a scalar; expected a vector"),
+    ],
+)
+def test_parse_shape_errors(text, match):
+    with pytest.raises(ShapeError, match=match):
+        sc.parse(text, symbols={"W": W, "x": x, "w": w})

@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..errors import ShapeError, SymcalcError
-from .nodes import BlockSum, Dot, Elementwise, Norm2
+from .nodes import ENTRY, BlockSum, Dot, Elementwise, Norm2
 from .symbols import is_vector, shape_of, show_shape, vector_length
 
 __all__ = ["dot", "elementwise", "sum", "norm2", "exp", "log", "tanh"]
@@ -73,7 +73,7 @@ def elementwise(f: Callable[[Any], Any] | sp.Lambda, v: Any) -> Any:
             raise SymcalcError(f"elementwise needs a function of one argument; got {f}")
         lam = f
     elif callable(f):
-        d = sp.Dummy("u", real=True)
+        d = ENTRY
         try:
             body = sp.sympify(f(d))
         except (TypeError, ValueError, AttributeError) as exc:

@@ -27,7 +27,7 @@ from .._layout import is_block
 from ..functions import SoftmaxEntry, logsumexp
 from .derive import CoreDerivation, Term
 from .lower import Lowered
-from .nodes import Dot, Elementwise, LogSumExp, Softmax
+from .nodes import ENTRY, Dot, Elementwise, LogSumExp, Softmax
 
 __all__ = ["BlockGradient", "BlockHessian", "LossDisplay", "revectorize"]
 
@@ -88,6 +88,9 @@ class _Namer:
                         found.setdefault(id(m), {}).setdefault(k, a)
         for m in self.low.maps:
             args = found.get(id(m))
+            if len(m.symbols) > 1:  # softmax/logsumexp straight of the map's outputs: W x
+                vec = (m.param.T if m.transposed else m.param) @ m.data
+                self._softmax_family(vec, dict(enumerate(m.symbols)))
             if not args:
                 continue
             if len(m.symbols) == 1:
@@ -110,14 +113,16 @@ class _Namer:
             self.definitions.append((z, self.exact_vec(vec)))
             self._softmax_family(z, atoms)
 
-    def _softmax_family(self, z: sp.MatrixSymbol, atoms: dict[int, sp.Symbol]) -> None:
+    def _softmax_family(self, z: MatrixExpr, atoms: dict[int, sp.Basic]) -> None:
+        """``softmax(z)[k]`` and ``logsumexp(z)`` of the entries ``atoms`` of the vector ``z``."""
         zs = tuple(atoms[k] for k in range(len(atoms)))
-        smax = {k: sp.Symbol(f"softmax({z.name})[{k}]", real=True) for k in range(len(zs))}
+        label = str(z)
+        smax = {k: sp.Symbol(f"softmax({label})[{k}]", real=True) for k in range(len(zs))}
         for k in range(len(zs)):
             self.rename[SoftmaxEntry(k, *zs)] = smax[k]
             self.back[smax[k]] = MatrixElement(Softmax(z), k, 0)
         self.families.append((smax, Softmax(z)))
-        lse = sp.Symbol(f"logsumexp({z.name})", real=True)
+        lse = sp.Symbol(f"logsumexp({label})", real=True)
         self.rename[logsumexp(*zs)] = lse
         self.back[lse] = LogSumExp(z)
 
@@ -189,10 +194,10 @@ def _as_vector(e: sp.Expr, zero: dict[sp.Basic, MatrixExpr]) -> Any:
         v = vecs[0] if len(vecs) == 1 else sp.hadamard_product(*vecs)
         return v if coef == 1 else sp.MatMul(coef, v)
     if e.is_Pow and len(vecs) == 1 and vecs[0] is parts[0]:
-        d = sp.Dummy("d")
+        d = ENTRY
         return Elementwise(sp.Lambda(d, d ** parts[1]), vecs[0])
     if isinstance(e, sp.Function) and len(e.args) == 1:
-        d = sp.Dummy("d")
+        d = ENTRY
         return Elementwise(sp.Lambda(d, e.func(d)), vecs[0])
     return None
 

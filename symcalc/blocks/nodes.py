@@ -19,7 +19,12 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 __all__ = ["Dot", "BlockSum", "Norm2", "LogSumExp", "Elementwise", "Softmax", "explicit",
-           "BLOCK_NODES", "latex_applied"]
+           "BLOCK_NODES", "latex_applied", "ENTRY"]
+
+#: The bound variable of every elementwise function (one fixed symbol, so that the same
+#: function built twice is the same expression: SymPy's Lambda equality is not invariant
+#: under renaming Dummies).
+ENTRY = sp.Symbol("_u", real=True)
 
 _SLOT = "XSLOTX"
 
