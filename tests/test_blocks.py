@@ -174,7 +174,7 @@ def test_compiled_code_uses_one_matrix_product_per_map():
     z = W @ x + bv
     loss = sc.Loss(sc.logsumexp(z) - sc.dot(y, z), params=[W, bv], data=[x, y])
     src = loss.compile().source
-    assert "numpy.dot(W, x.T)" in src and "numpy.dot(_R" in src
+    assert "numpy.dot(_p0, numpy.transpose(_d0))" in src and "numpy.dot(_rr" in src  # W, x renamed
     assert "numpy.logaddexp(" in src  # log-sum-exp of two logits, overflow-free
 
 

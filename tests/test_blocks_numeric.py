@@ -222,4 +222,4 @@ def test_numba_backend_equals_numpy():
     for order in (0, 1, 2):
         np.testing.assert_allclose(g.evaluate(p.theta, p.data, order=order),
                                    f.evaluate(p.theta, P, order=order), rtol=1e-12, atol=1e-14)
-    assert "numba.prange" in g.source and "_u0 = _P0_0_0*_X0_0" in g.source  # unrolled row
+    assert "numba.prange" in g.source and "_u0 = _pe0_0_0*_xe0_0" in g.source  # unrolled row

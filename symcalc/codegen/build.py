@@ -1,7 +1,7 @@
 """From a lowered, derived loss to the :class:`~symcalc.codegen.ir.Program` emitters print.
 
-The steps: name every input with a safe identifier (user symbols never reach generated code
-under a name the user chose unless it is a plain identifier), describe the blocks (slices of
+The steps: name every input with a generated identifier (user symbols never reach generated
+code under a name the user chose), describe the blocks (slices of
 theta, data columns, picks, linear maps, row constants), run the ONE CSE pass over the core
 and its derivatives, and record where each output lands. :func:`extend_hessian` continues
 that pass with the second derivatives (so value and gradient stay bit-identical between the
@@ -16,7 +16,6 @@ import sympy as sp
 
 from .._layout import ParamLayout, block_shape, is_block
 from .ir import CSEPass, Input, Map, Output, Pick, Program, RowConstant, run_cse
-from .printing import identifiers
 from .stable import stabilize
 from .symengine_bridge import derivatives
 
@@ -61,11 +60,12 @@ class ProgramBuilder:
 
     # ------------------------------------------------------------------ naming
     def _inputs(self, symbols: tuple, prefix: str, where: Any) -> list[Input]:
-        names = identifiers(symbols, prefix)
+        """Every user symbol gets a generated identifier (``_p0``, ``_d1``): no user-chosen
+        name ever reaches generated code."""
         out = []
-        for s, w in zip(symbols, where):
-            self.rename[s] = names[s]
-            out.append(Input(names[s], s.name, block_shape(s), w))
+        for i, (s, w) in enumerate(zip(symbols, where)):
+            self.rename[s] = name = sp.Symbol(f"_{prefix}{i}")
+            out.append(Input(name, s.name, block_shape(s), w))
         return out
 
     def _new(self, sym: sp.Symbol, prefix: str, k: int) -> sp.Symbol:

@@ -48,7 +48,8 @@ class _Emitter:
     # ------------------------------------------------------------------ prologue
     def unpack(self) -> None:
         for p in self.prog.params:
-            self.line(p.unpack())
+            for text in p.unpack():
+                self.line(text)
         if self.prog.data:
             self.line(f"{', '.join(d.symbol.name for d in self.prog.data)}, = _cols")
         for pk in self.prog.picks:
@@ -63,28 +64,28 @@ class _Emitter:
         for k, m in enumerate(self.prog.maps):
             P, X = m.param.symbol.name, m.data.symbol.name
             if len(m.symbols) == 1:
-                self.line(f"{m.symbols[0].name} = numpy.dot({X}, {P}.ravel())")
+                self.line(f"{m.symbols[0].name} = numpy.dot({X}, {m.param.flat})")
                 continue
-            lhs = f"{P}.T" if m.transposed else P
-            self.line(f"_M{k} = numpy.dot({lhs}, {X}.T)")
+            lhs = f"numpy.transpose({P})" if m.transposed else P
+            self.line(f"_mm{k} = numpy.dot({lhs}, numpy.transpose({X}))")
             for i, s in enumerate(m.symbols):
-                self.line(f"{s.name} = _M{k}[{i}]")
+                self.line(f"{s.name} = _mm{k}[{i}]")
         for c in self.prog.constants:
             self.line(f"{c.symbol.name} = {self.constant(c)}")
 
     def constant(self, c: RowConstant) -> str:
-        names = [b.symbol.name for b in c.blocks]
+        flats = [b.flat for b in c.blocks]
         if c.kind == "dot":
-            return f"numpy.vdot({names[0]}, {names[-1]})"
+            return f"numpy.dot({flats[0]}, {flats[-1]})"
         if c.kind == "sum":
-            return f"numpy.sum({names[0]})"
+            return f"numpy.sum({flats[0]})"
         assert c.f is not None
         return f"numpy.sum({self.applied(c.f, c.blocks[0])})"
 
     def applied(self, f: sp.Lambda, block: Input) -> str:
         """``f`` applied elementwise to the flattened block (NumPy broadcasting)."""
         var = f.variables[0]
-        flat = sp.Symbol(f"{block.symbol.name}.ravel()")
+        flat = sp.Symbol(block.flat)
         body = f.expr.xreplace({var: flat})
         text = self.code(body)
         if not body.has(flat):  # a constant derivative: broadcast it over the block
@@ -105,11 +106,11 @@ class _Emitter:
     def gradient_vector(self, c: RowConstant) -> list[tuple[slice, str]]:
         """``ds/dtheta`` of a row constant, as (slice, flat vector code) parts."""
         sl = [b.where for b in c.blocks]
-        names = [b.symbol.name for b in c.blocks]
+        flats = [b.flat for b in c.blocks]
         if c.kind == "dot":
             if c.blocks[0] == c.blocks[-1]:
-                return [(sl[0], f"2.0*{names[0]}.ravel()")]
-            return [(sl[0], f"{names[1]}.ravel()"), (sl[1], f"{names[0]}.ravel()")]
+                return [(sl[0], f"2.0*{flats[0]}")]
+            return [(sl[0], flats[1]), (sl[1], flats[0])]
         if c.kind == "sum":
             return [(sl[0], f"numpy.ones({c.blocks[0].size})")]
         assert c.df is not None
@@ -146,18 +147,19 @@ class _Emitter:
         rows = ", ".join(
             self.rows(coefs[k]) if k in coefs else "_full(_n, 0.0)" for k in range(len(m.symbols))
         )
-        R = self.fresh("_R")
+        R = self.fresh("_rr")
         self.line(f"{R} = numpy.stack(({rows},))")
         if m.transposed:
-            self.line(f"_g[{_s(sl)}] += numpy.dot({X}.T, {R}.T).ravel()")
+            self.line(f"_g[{_s(sl)}] += numpy.ravel(numpy.dot(numpy.transpose({X}), "
+                      f"numpy.transpose({R})))")
         else:
-            self.line(f"_g[{_s(sl)}] += numpy.dot({R}, {X}).ravel()")
+            self.line(f"_g[{_s(sl)}] += numpy.ravel(numpy.dot({R}, {X}))")
 
     # ------------------------------------------------------------------ Hessian
     def hessian(self, hess: list[Output], curv: list[Output]) -> None:
         out = self.prog.cse.outputs
         p = self.prog.size
-        self.line(f"_H = numpy.zeros(({p}, {p}))")
+        self.line(f"_hh = numpy.zeros(({p}, {p}))")
         for o in hess:
             self.pair(out[o.index], o.dirs[0], o.dirs[1])
         for o in curv:
@@ -179,8 +181,8 @@ class _Emitter:
         same = a is b
         if a[0] == "map" and b[0] == "map":
             Xa, Xb = a[1].data.symbol.name, b[1].data.symbol.name
-            blk = self.fresh("_B")
-            self.line(f"{blk} = numpy.dot({Xa}.T * ({self.rows(h)}), {Xb})")
+            blk = self.fresh("_bb")
+            self.line(f"{blk} = numpy.dot(numpy.transpose({Xa}) * ({self.rows(h)}), {Xb})")
             self.add(a[1].slots(a[2]), b[1].slots(b[2]), blk, same)
             return
         if a[0] != "map" and b[0] == "map":  # keep a map (if any) first
@@ -197,14 +199,14 @@ class _Emitter:
             v = self.fresh("_v")
             self.line(f"{v} = {code}")
             for sl, vec in parts_b:
-                blk = self.fresh("_B")
+                blk = self.fresh("_bb")
                 self.line(f"{blk} = numpy.multiply.outer({v}, {vec})")
                 self.add(idx, sl, blk, same)
 
     def add(self, i: object, j: object, blk: str, same: bool) -> None:
-        self.line(f"_H[{_s(i)}, {_s(j)}] += {blk}")
+        self.line(f"_hh[{_s(i)}, {_s(j)}] += {blk}")
         if not same:
-            self.line(f"_H[{_s(j)}, {_s(i)}] += numpy.transpose({blk})")
+            self.line(f"_hh[{_s(j)}, {_s(i)}] += numpy.transpose({blk})")
 
     def curvature(self, dfds: sp.Expr, c: RowConstant) -> None:
         """``(sum of dF/ds) * d2s/dtheta2`` for the row constant ``s``."""
@@ -216,13 +218,13 @@ class _Emitter:
         if c.kind == "dot":
             n = c.blocks[0].size
             if c.blocks[0] == c.blocks[-1]:
-                self.line(f"_H[{_s(sl[0])}, {_s(sl[0])}] += 2.0*{k}*numpy.eye({n})")
+                self.line(f"_hh[{_s(sl[0])}, {_s(sl[0])}] += 2.0*{k}*numpy.eye({n})")
             else:
-                self.line(f"_H[{_s(sl[0])}, {_s(sl[1])}] += {k}*numpy.eye({n})")
-                self.line(f"_H[{_s(sl[1])}, {_s(sl[0])}] += {k}*numpy.eye({n})")
+                self.line(f"_hh[{_s(sl[0])}, {_s(sl[1])}] += {k}*numpy.eye({n})")
+                self.line(f"_hh[{_s(sl[1])}, {_s(sl[0])}] += {k}*numpy.eye({n})")
             return
         assert c.d2f is not None
-        self.line(f"_H[{_s(sl[0])}, {_s(sl[0])}] += numpy.diag({k}*{self.applied(c.d2f, c.blocks[0])})")
+        self.line(f"_hh[{_s(sl[0])}, {_s(sl[0])}] += numpy.diag({k}*{self.applied(c.d2f, c.blocks[0])})")
 
     # ------------------------------------------------------------------ whole function
     def function(self, name: str) -> str:
@@ -240,7 +242,7 @@ class _Emitter:
         if self.order >= 2:
             self.hessian([o for o in prog.outputs if o.kind == "hess"],
                          [o for o in prog.outputs if o.kind == "curv"])
-            self.line(f"_out[{1 + prog.size}:] = _H[numpy.triu_indices({prog.size})]")
+            self.line(f"_out[{1 + prog.size}:] = _hh[numpy.triu_indices({prog.size})]")
         self.line("return _out")
         return "\n".join([f"def {name}(_theta, _cols, _n):", *self.lines])
 

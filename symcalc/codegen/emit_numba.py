@@ -269,34 +269,31 @@ def _emit_kernel(
 # ------------------------------------------------------------------------------- block programs
 def _block_prologue(prog: Program, pr: _ScalarPrinter) -> list[str]:
     """Parameters, parameter picks and row constants (before the row loop)."""
-    lines = [f"    {p.unpack()}" for p in prog.params]
+    lines = [f"    {text}" for p in prog.params for text in p.unpack()]
     lines += [f"    _col{i} = _cols[{i}]" for i in range(len(prog.data))]
     for pk in prog.picks:
         if isinstance(pk.block.where, slice):
             lines.append(f"    {pk.symbol.name} = _theta[{pk.block.where.start + pk.index}]")
     for c in prog.constants:
-        a, b = (x.symbol.name for x in (c.blocks[0], c.blocks[-1]))
+        a, b = (x.flat for x in (c.blocks[0], c.blocks[-1]))
         if c.kind == "dot":
-            lines.append(f"    {c.symbol.name} = numpy.sum({a} * {b})")
+            lines.append(f"    {c.symbol.name} = numpy.dot({a}, {b})")
         elif c.kind == "sum":
             lines.append(f"    {c.symbol.name} = numpy.sum({a})")
         else:
-            lines.append(f"    {c.symbol.name} = {_block_sum(c.f, c.blocks[0], pr)}")
+            lines += _entrywise(c.symbol.name, c.f, c.blocks[0], pr, total=True)
     return lines
 
 
-def _block_sum(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
-    """``sum(f(P))`` as a generator over the flattened block (scalar code per entry)."""
+def _entrywise(name: str, f: sp.Lambda, block: Any, pr: _ScalarPrinter, *,
+               total: bool) -> list[str]:
+    """``name = sum(f(P))`` (``total``) or ``name = f(P)`` entry by entry, as a loop over the
+    block's flat entries (scalar code per entry)."""
     var = f.variables[0]
-    item = sp.Symbol("_v")
-    return f"sum([{pr.doprint(f.expr.xreplace({var: item}))} for _v in {block.symbol.name}.ravel()])"
-
-
-def _block_vector(f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> str:
-    var = f.variables[0]
-    item = sp.Symbol("_v")
-    body = pr.doprint(f.expr.xreplace({var: item}))
-    return f"numpy.array([{body} for _v in {block.symbol.name}.ravel()])"  # (a primary)
+    body = pr.doprint(f.expr.xreplace({var: sp.Symbol("_v")}))
+    head = f"    {name} = 0.0" if total else f"    {name} = numpy.empty({block.size})"
+    step = f"        {name} += {body}" if total else f"        {name}[_j] = {body}"
+    return [head, f"    for _j in range({block.size}):", f"        _v = {block.flat}[_j]", step]
 
 
 #: Unroll the maps and adjoints (row entries and accumulators in registers) up to this width
@@ -329,7 +326,7 @@ class _BlockLoop:
         """Parameter entries of the maps as scalars (unrolled mode), before the loop."""
         if not self.unrolled:
             return []
-        return [f"    _P{mi}_{k}_{j} = {self._entry(m, k, j)}" for mi, m in enumerate(self.prog.maps)
+        return [f"    _pe{mi}_{k}_{j} = {self._entry(m, k, j)}" for mi, m in enumerate(self.prog.maps)
                 for k in range(len(m.symbols)) for j in range(self.width[id(m)])]
 
     def inputs(self) -> list[str]:
@@ -346,12 +343,12 @@ class _BlockLoop:
         if self.unrolled:
             for d in {id(m.data): m.data for m in prog.maps}.values():
                 c = col[id(d)]
-                lines += [f"_X{c}_{j} = _col{c}[_i, {j}]" for j in range(d.shape[0])]
+                lines += [f"_xe{c}_{j} = _col{c}[_i, {j}]" for j in range(d.shape[0])]
         for mi, m in enumerate(prog.maps):
             c = col[id(m.data)]
             if self.unrolled:
                 for k, u in enumerate(m.symbols):
-                    terms = " + ".join(f"_P{mi}_{k}_{j}*_X{c}_{j}" for j in range(self.width[id(m)]))
+                    terms = " + ".join(f"_pe{mi}_{k}_{j}*_xe{c}_{j}" for j in range(self.width[id(m)]))
                     lines.append(f"{u.name} = {terms}")
                 continue
             lines += [f"{u.name} = 0.0" for u in m.symbols]
@@ -371,7 +368,7 @@ class _BlockLoop:
         m = o.dirs[0][1]
         c, off, n = self.col[id(m.data)], self.offsets[id(o)], self.width[id(m)]
         if self.unrolled:
-            return [f"_r = {coef}"] + [f"_a{off + j} += _r * _X{c}_{j}" for j in range(n)]
+            return [f"_r = {coef}"] + [f"_a{off + j} += _r * _xe{c}_{j}" for j in range(n)]
         return [f"_r = {coef}", f"for _j in range({n}):",
                 f"    _acc[{off} + _j] += _r * _col{c}[_i, _j]"]
 
@@ -447,17 +444,18 @@ def _block_totals(sums: list[Any], parts: list[tuple], pr: _ScalarPrinter) -> li
 
 def _const_gradient(c: Any, pr: _ScalarPrinter) -> list[str]:
     """``_out[slots] += _c * ds/dP`` for a row constant (after the row loop)."""
-    out = []
-    names = [b.symbol.name for b in c.blocks]
+    out: list[str] = []
+    flats = [b.flat for b in c.blocks]
     sls = [b.where for b in c.blocks]
     if c.kind == "dot" and c.blocks[0] == c.blocks[-1]:
-        parts = [(sls[0], f"2.0 * {names[0]}.ravel()")]
+        parts = [(sls[0], f"2.0 * {flats[0]}")]
     elif c.kind == "dot":
-        parts = [(sls[0], f"{names[1]}.ravel()"), (sls[1], f"{names[0]}.ravel()")]
+        parts = [(sls[0], flats[1]), (sls[1], flats[0])]
     elif c.kind == "sum":
         parts = [(sls[0], "1.0")]
     else:
-        parts = [(sls[0], _block_vector(c.df, c.blocks[0], pr))]
+        out += _entrywise("_dv", c.df, c.blocks[0], pr, total=False)
+        parts = [(sls[0], "_dv")]
     for sl, vec in parts:
         out.append(f"    _out[{1 + sl.start}:{1 + sl.stop}] += _c * {vec}")
     return out

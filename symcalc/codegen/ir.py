@@ -124,15 +124,25 @@ class Input:
             out *= d
         return out
 
-    def unpack(self) -> str:
-        """The line (no indentation) that takes this parameter out of the flat ``_theta``."""
+    @property
+    def flat(self) -> str:
+        """The generated name of the block's entries as one flat array (row-major)."""
+        sl = self.where
+        return f"_f{sl.start if isinstance(sl, slice) else sl}"
+
+    def unpack(self) -> list[str]:
+        """The lines (no indentation) that take this parameter out of the flat ``_theta``:
+        a scalar, or the flat entries and, for a matrix, its 2-D view. (Generated code uses
+        module functions, never array attributes: see ``symcalc._safety``.)"""
         sl = self.where
         assert isinstance(sl, slice)
+        name = self.symbol.name
         if not self.shape:
-            return f"{self.symbol.name} = _theta[{sl.start}]"
+            return [f"{name} = _theta[{sl.start}]"]
+        lines = [f"{self.flat} = _theta[{sl.start}:{sl.stop}]"]
         if len(self.shape) == 1:
-            return f"{self.symbol.name} = _theta[{sl.start}:{sl.stop}]"
-        return f"{self.symbol.name} = _theta[{sl.start}:{sl.stop}].reshape({self.shape})"
+            return lines + [f"{name} = {self.flat}"]
+        return lines + [f"{name} = numpy.reshape({self.flat}, {self.shape})"]
 
 
 @dataclass(frozen=True)
