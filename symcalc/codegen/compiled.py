@@ -195,7 +195,7 @@ class CompiledLoss:
             raise overflow_error(exc) from None
         if self.reduce == "mean" and self.data_symbols:
             total /= n
-        if not np.isfinite(total).all():
+        if not quiet and not np.isfinite(total).all():  # (quiet: data checked by setup)
             self._explain_nonfinite(data)
         return total
 
@@ -384,4 +384,6 @@ def setup(loss: Any, data: Any, x0: Any, backend: str) -> tuple[CompiledLoss, Pr
         )
     x = np.zeros(f.size) if x0 is None else f.layout.flatten(x0, "x0", start=True)
     prepared = f.prepare(data)
+    if isinstance(f, CompiledLoss):  # once per run: the loop's calls skip the per-call check
+        f._explain_nonfinite(prepared)
     return f, prepared, np.array(x, dtype=np.float64)
