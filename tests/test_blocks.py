@@ -203,3 +203,14 @@ def test_parse_with_declared_blocks_builds_the_same_loss():
 def test_parse_shape_errors(text, match):
     with pytest.raises(ShapeError, match=match):
         sc.parse(text, symbols={"W": W, "x": x, "w": w})
+
+
+def test_display_names_the_affine_argument_inside_other_functions():
+    """``log(1 + exp(-t*z))``: z is the affine ``w.x + b``, not the whole ``1 + exp(...)``,
+    and the coefficient is shown folded (the readable form)."""
+    z = sc.dot(w, x) + b
+    loss = sc.Loss(sc.log(1 + sc.exp(-t * z)) + 0.01 * sc.norm2(w), params=[w, b], data=[x, t])
+    text = str(loss.gradient())
+    assert text.splitlines()[0] == "z = b + dot(w, x)" and "sigmoid(t*z)" in text
+    shown = loss.display()
+    assert str(shown).splitlines()[1] == "loss = log(1 + exp(-t*z)) + 0.01*norm2(w)"

@@ -24,6 +24,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .._layout import is_block
+from ..readable import readable_form
 from ..functions import SoftmaxEntry, logsumexp
 from .derive import CoreDerivation, Term
 from .lower import Lowered
@@ -78,14 +79,14 @@ class _Namer:
         owner = {s: (m, k) for m in self.low.maps for k, s in enumerate(m.symbols)}
         found: dict[Any, dict[int, sp.Expr]] = {}
         for e in exprs:
-            for f in sp.preorder_traversal(e):
-                if not isinstance(f, sp.Function):
+            for a in sp.preorder_traversal(self.tidy(e)):
+                if not a.is_Add:
                     continue
-                for a in f.args:
-                    us = [s for s in a.free_symbols if s in owner]
-                    if len(us) == 1 and a.is_Add:
-                        m, k = owner[us[0]]
-                        found.setdefault(id(m), {}).setdefault(k, a)
+                # affine in one map output (u + b, u[k] + b[k]): the output is a term itself
+                us = [s for s in a.free_symbols if s in owner]
+                if len(us) == 1 and us[0] in a.args:
+                    m, k = owner[us[0]]
+                    found.setdefault(id(m), {}).setdefault(k, a)
         for m in self.low.maps:
             args = found.get(id(m))
             if len(m.symbols) > 1:  # softmax/logsumexp straight of the map's outputs: W x
@@ -136,8 +137,9 @@ class _Namer:
         return out.xreplace(self.rename) if out != e else out
 
     def tidy(self, e: sp.Expr) -> sp.Expr:
-        """Display hook for a scalar coefficient (the readable form plugs in here)."""
-        return e
+        """A scalar coefficient in its readable form (``sigmoid`` folded, factors pulled out;
+        exactly equal), under the readable module's time budget: the display hook."""
+        return readable_form(e)
 
     def exact(self, e: sp.Basic) -> sp.Basic:
         """A core (or named) scalar expression with every core scalar replaced by its block
@@ -223,12 +225,12 @@ def _shaped(v: MatrixExpr, shape: tuple[int, int]) -> MatrixExpr:
 def assemble(terms: list[Term], param: Any, namer: _Namer) -> sp.Basic:
     """dL/d``param`` as a (named) vector/matrix expression from its derivation terms."""
     if not is_block(param):
-        return namer.display(namer.tidy(namer.named(terms[0].coef)))
+        return namer.display(namer.named(namer.tidy(terms[0].coef)))
     shape = (int(param.shape[0]), int(param.shape[1]))
     parts: list[MatrixExpr] = []
     for t in terms:
         if t.kind == "map":
-            coefs = [namer.tidy(namer.named(c)) for c in t.coef]
+            coefs = [namer.named(namer.tidy(c)) for c in t.coef]
             x = t.map.data
             if len(coefs) == 1:
                 parts.append(_shaped(sp.MatMul(namer.display(coefs[0]), x), shape))
@@ -236,14 +238,15 @@ def assemble(terms: list[Term], param: Any, namer: _Namer) -> sp.Basic:
                 r = _column(coefs, namer)
                 parts.append(x * r.T if t.map.transposed else r * x.T)
         elif t.kind == "entries":
-            ents = {ij: namer.tidy(namer.named(c)) for ij, c in t.coef.items()}
+            ents = {ij: namer.named(namer.tidy(c)) for ij, c in t.coef.items()}
             if len(ents) == shape[0] * shape[1] and 1 in shape:
                 flat = [ents[(i, j)] for i in range(shape[0]) for j in range(shape[1])]
                 parts.append(_shaped(_column(flat, namer), shape))
             else:
                 parts.append(_explicit_block({k: namer.display(v) for k, v in ents.items()}, shape))
         else:
-            parts.append(_const_gradient(namer.display(namer.named(t.coef)), t.reduction, param))
+            parts.append(_const_gradient(namer.display(namer.named(namer.tidy(t.coef))),
+                                         t.reduction, param))
     parts = [p for p in parts if not (isinstance(p, sp.MatrixBase) and p.is_zero_matrix)]
     if not parts:
         return sp.ZeroMatrix(*shape)
@@ -413,33 +416,39 @@ class BlockHessian(_BlockDisplay):
 
 
 class LossDisplay:
-    """A block loss with its gradient (and Hessian) as a textbook shows them: the loss, the
-    named inner expressions once, then one line per parameter (what ``Loss.display()`` and
-    the notebook show for a loss with blocks)."""
+    """A block loss with its gradient (and Hessian) as a textbook shows them: the named inner
+    expressions once, the loss written with them, then one line per parameter (what
+    ``Loss.display()`` and the notebook show for a loss with blocks)."""
 
     def __init__(self, loss: Any, gradient: BlockGradient | None,
                  hessian: BlockHessian | None = None) -> None:
         self.loss, self.gradient, self.hessian = loss, gradient, hessian
+        defs = gradient.definitions if gradient is not None else []
+        self.definitions = list(defs)
+        self.expr = loss.expr.xreplace({d: n for n, d in defs}) if defs else loss.expr
 
     def _head(self) -> tuple[str, str]:
         loss = self.loss
         args = ", ".join(sp.latex(p) for p in loss.params)
         if loss.data:
             total = r"\frac{1}{N}\sum_{i=1}^{N}" if loss.reduce == "mean" else r"\sum_{i=1}^{N}"
-            return (f"loss = {loss.expr}",
-                    rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(loss.expr)}")
-        return f"loss = {loss.expr}", rf"\mathcal{{L}}({args}) &= {sp.latex(loss.expr)}"
+            return (f"loss = {self.expr}",
+                    rf"\mathcal{{L}}({args}) &= {total} \ell_i, \quad \ell = {sp.latex(self.expr)}")
+        return f"loss = {self.expr}", rf"\mathcal{{L}}({args}) &= {sp.latex(self.expr)}"
 
     def __str__(self) -> str:
-        parts = [self._head()[0]] + [str(d) for d in (self.gradient, self.hessian) if d is not None]
-        return "\n".join(parts)
+        lines = [f"{n} = {d}" for n, d in self.definitions] + [self._head()[0]]
+        for part in (self.gradient, self.hessian):
+            if part is not None:
+                lines += [f"{label} = {e}" for label, _, e in part._lines]
+        return "\n".join(lines)
 
     def latex(self) -> str:
-        lines = [self._head()[1]]
-        if self.gradient is not None:
-            lines += self.gradient.latex_lines()
-        if self.hessian is not None:
-            lines += self.hessian.latex_lines()[len(self.hessian.definitions):]
+        lines = [rf"{sp.latex(n)} &= {sp.latex(d)}" for n, d in self.definitions]
+        lines.append(self._head()[1])
+        for part in (self.gradient, self.hessian):
+            if part is not None:
+                lines += [rf"{tex} &= {sp.latex(e)}" for _, tex, e in part._lines]
         return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:

@@ -82,7 +82,7 @@ def _as_column(j: tuple, p: Any, size: int) -> sp.Basic:
 
 def hessian_block(deriv: Any, h: list[list[sp.Expr]], p: Any, q: Any, namer: Any) -> sp.Basic:
     """The block ``d2L/dp dq`` (named; see the module docstring)."""
-    show = lambda e: namer.display(namer.tidy(namer.named(e)))  # noqa: E731
+    show = lambda e: namer.display(namer.named(namer.tidy(e)))  # noqa: E731
     jp, jq = _jacobians(deriv, p), _jacobians(deriv, q)
     sp_, sq = _size(p), _size(q)
     kp, kq = _rows(p), _rows(q)
