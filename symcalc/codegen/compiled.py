@@ -64,12 +64,19 @@ class CompiledLoss:
     """Value, gradient and Hessian of a :class:`~symcalc.Loss` as fast NumPy functions.
 
     Made by ``loss.compile()``; do not construct directly. All methods take ``theta`` (1-D
-    array in ``params`` order, or ``{Symbol or name: float}``) and ``data``
-    (``{Symbol or name: 1-D array}``, a pandas DataFrame, or a :class:`PreparedData`;
-    omitted when the loss has no data symbols).
+    array in ``params`` order, blocks flattened row-major, or ``{Symbol or name: value}``
+    with an array of the block's shape for a vector/matrix parameter) and ``data``
+    (``{Symbol or name: array}``: 1-D per scalar symbol, (N, n) for a data block of length
+    n; a pandas DataFrame; or a :class:`PreparedData`; omitted when the loss has no data
+    symbols). For a loss with blocks given ``theta`` as a dict, gradients come back as a
+    dict keyed the same way.
 
     Attributes
     ----------
+    layout : ParamLayout
+        Where each parameter lives in the flat theta (``size`` entries).
+    program : Program
+        The derived, stabilised, CSE'd program the kernels are printed from (the public IR).
     source : str
         The generated Python source (value, value+gradient, and Hessian once compiled).
     rewrites : list of str
