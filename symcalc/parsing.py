@@ -27,7 +27,7 @@ import sympy as sp
 from ._validate import as_symbol_tuple, describe
 from .errors import ParseError, SymbolError
 from .blocks.formula import BLOCK_FUNCTIONS, block_power, combine, elementwise_ok, has_block
-from .functions import log_sigmoid, logsumexp, relu, sigmoid, softplus
+from .functions import ML_FUNCTIONS, log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 __all__ = ["parse", "FUNCTIONS", "CONSTANTS"]
 
@@ -90,10 +90,8 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., sp.Expr]]] = {
     "logsumexp": (1, MAX_LOGSUMEXP_ARGS, logsumexp),
     "Heaviside": (1, 2, sp.Heaviside),
 }
-# applied to a declared vector/matrix, the one-argument functions act entry by entry; the
-# block functions (dot, sum, norm2, softmax) need declared blocks
-FUNCTIONS = {name: (lo, hi, elementwise_ok(fn) if lo == 1 and hi <= 2 else fn)
-             for name, (lo, hi, fn) in FUNCTIONS.items()}
+# the block functions (dot, norm2, softmax) need declared vectors; applied to a block, the
+# one-argument functions act entry by entry (see Builder._call)
 FUNCTIONS.update(BLOCK_FUNCTIONS)
 
 #: names that mean a constant unless the caller binds the name to a symbol.
@@ -633,6 +631,9 @@ class _Builder:
             )
         if name in ("log", "log10", "log2", "log1p") and args[-1] == 0 and len(args) == 2:
             raise self.source.fail("log with base 0 is not allowed", node)
+        if len(args) == 1 and has_block(args) and name not in BLOCK_FUNCTIONS and not (
+                builder in ML_FUNCTIONS.values()):  # (those dispatch on blocks themselves)
+            builder = elementwise_ok(builder)
         return self._checked(builder(*args), node)
 
     # -- result checks -----------------------------------------------------------------------
