@@ -402,6 +402,8 @@ class _Deriver:
         name = e.func.__name__
         if isinstance(e, logsumexp):
             return self._logsumexp(e, depth, level)
+        if isinstance(e, SoftmaxEntry):
+            return self._softmax(e, depth, level)
         if len(e.args) != 1:
             return self._by_sympy(e, depth, f"{name} has {len(e.args)} arguments; no "
                                             "single-variable rule applies")
@@ -437,6 +439,17 @@ class _Deriver:
                           _D("z_k"))
         parts = [wk * self.d(z, depth + 1, level) for wk, z in zip(weights, zs) if z.has(self.var)]
         return self._close(step, sp.Add(*parts))
+
+    def _softmax(self, e: SoftmaxEntry, depth: int, level: int) -> sp.Expr:
+        """d/dx softmax(z)_i = softmax(z)_i * sum_k (delta_ik - softmax(z)_k) dz_k/dx."""
+        zs, i = e.logits, e.index
+        step = self._open("softmax rule", e, depth, _D(), " softmax(z)_i = ",
+                          _M("softmax(z)_i · sum_k (δ_ik - softmax(z)_k) · ",
+                             r"\operatorname{softmax}(z)_i \sum_k (\delta_{ik} - "
+                             r"\operatorname{softmax}(z)_k)"), _D("z_k"))
+        parts = [(int(k == i) - SoftmaxEntry(k, *zs)) * self.d(z, depth + 1, level)
+                 for k, z in enumerate(zs) if z.has(self.var)]
+        return self._close(step, e * sp.Add(*parts))
 
     def _chain(self, e: sp.Expr, inner: sp.Expr, outer_of: Callable[[sp.Expr], sp.Expr],
                depth: int, level: int, outer_name: str,

@@ -214,3 +214,15 @@ def test_display_names_the_affine_argument_inside_other_functions():
     assert text.splitlines()[0] == "z = b + dot(w, x)" and "sigmoid(t*z)" in text
     shown = loss.display()
     assert str(shown).splitlines()[1] == "loss = log(1 + exp(-t*z)) + 0.01*norm2(w)"
+
+
+def test_explain_walks_the_block_rules():
+    z = W @ x + bv
+    loss = sc.Loss(-sc.dot(y, sc.log(sc.softmax(z))), params=[W, bv], data=[x, y])
+    d = loss.explain(W)
+    rules = [s.rule for s in d.steps]
+    assert d.verified and "matrix-vector rule" in rules and "softmax rule" in rules
+    assert d.result == loss.gradient()[W]
+    e = sc.Loss(sc.logsumexp(z) - sc.dot(y, z) + sc.norm2(W), params=[W, bv], data=[x, y]).explain(W)
+    assert {"log-sum-exp rule", "squared norm rule", "chain rule"} <= {s.rule for s in e.steps}
+    assert e.verified
