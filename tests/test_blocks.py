@@ -94,6 +94,8 @@ def test_bad_theta_and_data_shapes(logistic):
         f.value(np.zeros(3), {x: X, t: T})
     with pytest.raises(ShapeError, match=r"same length; got x: 4, t: 3"):
         f.value(np.zeros(4), {x: X, t: T[:3]})
+    with pytest.raises(SymbolError, match=r"missing symbol 'x'.*sc.columns\(df, x=\[...\]\)"):
+        f.value(np.zeros(4), pd.DataFrame({"a": [1.0], "t": [0.0]}))
     with pytest.raises(sc.NonFiniteError, match=r"data\['x'\] contains nan at row 2, column 1"):
         bad = X.copy()
         bad[2, 1] = np.nan

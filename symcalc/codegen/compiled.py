@@ -36,9 +36,9 @@ import numpy as np
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
-from .._layout import ParamLayout, as_data_column
+from .._layout import ParamLayout, as_data_column, block_shape
 from .._validate import bind_data, check_equal_lengths, check_int, describe
-from ..errors import MissingDependencyError, NonFiniteError, SymcalcError
+from ..errors import MissingDependencyError, NonFiniteError, SymbolError, SymcalcError
 from .data import PreparedData, is_dask, is_dask_data
 from .emit_numpy import NumpyEmitter
 from .execution import NAMESPACES, overflow_error
@@ -166,7 +166,14 @@ class CompiledLoss:
             return data
         if not self.data_symbols:
             return PreparedData((), 1)
-        raw = bind_data(data, self.data_symbols)
+        try:
+            raw = bind_data(data, self.data_symbols)
+        except SymbolError as exc:
+            blocks = [d.name for d in self.data_symbols if block_shape(d)]
+            if not any(f"symbol {b!r}" in str(exc) for b in blocks):
+                raise
+            raise SymbolError(f"{exc} (a data block takes an (N, n) array, or DataFrame columns "
+                              "through sc.columns(df, x=[...]) or x='*')") from None
         if any(is_dask(c) for c in raw):
             from .dask_blocks import prepare_dask
 
