@@ -228,3 +228,19 @@ def test_explain_walks_the_block_rules():
     e = sc.Loss(sc.logsumexp(z) - sc.dot(y, z) + sc.norm2(W), params=[W, bv], data=[x, y]).explain(W)
     assert {"log-sum-exp rule", "squared norm rule", "chain rule"} <= {s.rule for s in e.steps}
     assert e.verified
+
+
+def test_two_layer_gradient_is_shown_in_block_form():
+    V, a, c = sc.matrix("V", 3, 3), sc.vector("a", 3), sc.vector("c", 3)
+    d = sp.Symbol("d")
+    loss = sc.Loss((sc.dot(a, sc.tanh(V @ x + c)) + d - t) ** 2, params=[V, c, a, d], data=[x, t])
+    g = loss.gradient()
+    assert "Matrix(" not in str(g) and "dot(a, tanh(z))" in str(g)  # nothing entry by entry
+    assert str(g).splitlines()[0] == "z = V*x + c" and g[V].shape == (3, 3)
+    for p in (V, c, a):  # the block forms equal the entrywise derivatives
+        flat = explicit(loss.expr)
+        atoms = sorted(flat.atoms(sp.matrices.expressions.matexpr.MatrixElement) | {d, t}, key=str)
+        point = {s: sp.Rational(k % 7 - 3, 5) for k, s in enumerate(atoms)}
+        got = sp.Matrix(explicit(g[p])).xreplace(point)
+        want = sp.Matrix(p.shape[0], p.shape[1], lambda i, j: sp.diff(flat, p[i, j])).xreplace(point)
+        assert max(abs(float((u - v).evalf(30))) for u, v in zip(got, want)) < 1e-25

@@ -28,7 +28,7 @@ from ..readable import readable_form
 from ..functions import SoftmaxEntry, logsumexp
 from .derive import CoreDerivation, Term
 from .lower import Lowered
-from .nodes import ENTRY, Dot, Elementwise, LogSumExp, Softmax
+from .nodes import ENTRY, BlockSum, Dot, Elementwise, LogSumExp, Softmax
 
 __all__ = ["BlockGradient", "BlockHessian", "LossDisplay", "revectorize"]
 
@@ -129,12 +129,15 @@ class _Namer:
 
     # ------------------------------------------------------------------ conversions
     def named(self, e: sp.Expr) -> sp.Expr:
-        """``e`` with the named arguments (and softmax of them) as atoms."""
-        if not self.rename:
-            return e
-        out = e.xreplace(self.rename)
-        # softmax entries of the named vector: their logits were renamed inside them first
-        return out.xreplace(self.rename) if out != e else out
+        """``e`` with the named arguments (and softmax of them) as atoms, and sums over the
+        entries of one vector folded back into ``dot``/``sum`` (``a[k]*relu(u[k])`` summed
+        over k is ``dot(a, relu(W x))``)."""
+        out = e
+        if self.rename:
+            out = e.xreplace(self.rename)
+            # softmax entries of the named vector: their logits were renamed inside them first
+            out = out.xreplace(self.rename) if out != e else out
+        return _fold_sums(out, self.families)
 
     def tidy(self, e: sp.Expr) -> sp.Expr:
         """A scalar coefficient in its readable form (``sigmoid`` folded, factors pulled out;
@@ -182,8 +185,12 @@ def _as_vector(e: sp.Expr, zero: dict[sp.Basic, MatrixExpr]) -> Any:
     when it mixes them in a way matrix algebra cannot write (scalar + vector)."""
     if e in zero:
         return zero[e]
-    if not any(a in zero for a in sp.preorder_traversal(e)):
+    inside = [a for a in zero if e.has(a)]
+    if not inside:
         return e
+    if len(inside) == 1 and not e.is_Mul:  # a function of one entry: entrywise, f(z)
+        lam = sp.Lambda(ENTRY, e.xreplace({inside[0]: ENTRY}))
+        return Elementwise(lam, zero[inside[0]])
     parts = [_as_vector(a, zero) for a in e.args]
     if any(p is None for p in parts):
         return None
@@ -202,6 +209,41 @@ def _as_vector(e: sp.Expr, zero: dict[sp.Basic, MatrixExpr]) -> Any:
         d = ENTRY
         return Elementwise(sp.Lambda(d, e.func(d)), vecs[0])
     return None
+
+
+def _fold_sums(e: sp.Expr, families: list[tuple[dict[int, sp.Basic], MatrixExpr]]) -> sp.Expr:
+    """Every sum of K terms that are one pattern over the entries of a K-vector, written as
+    the block reduction it is: ``dot(p, q)`` for entrywise products, else ``sum(v)``."""
+    if not e.args or not families:
+        return e
+    args = [_fold_sums(a, families) for a in e.args]
+    e = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    if not e.is_Add:
+        return e
+    for atoms, _ in families:
+        K = len(atoms)
+        if K < 2 or len(e.args) < K:
+            continue
+        first = [t for t in e.args if t.has(atoms[0])]
+        for t0 in first:
+            group = [t0.xreplace({a[0]: a[k] for a, _ in families if len(a) == K})
+                     for k in range(K)]
+            if all(g in e.args for g in group) and len(set(group)) == K:
+                vec = revectorize(group, families)
+                if vec is None:
+                    continue
+                rest = [t for t in e.args if t not in group]
+                return sp.Add(*rest, _reduction_of(vec))
+    return e
+
+
+def _reduction_of(vec: MatrixExpr) -> sp.Expr:
+    if isinstance(vec, sp.HadamardProduct) and len(vec.args) == 2:
+        return Dot(*vec.args)
+    if isinstance(vec, sp.MatMul) and not isinstance(vec.args[0], MatrixExpr):
+        rest = vec.args[1:]
+        return vec.args[0] * _reduction_of(rest[0] if len(rest) == 1 else sp.MatMul(*rest))
+    return BlockSum(vec)
 
 
 def _explicit_block(entries: dict[tuple[int, int], sp.Expr], shape: tuple[int, int]) -> sp.Matrix:
@@ -236,7 +278,9 @@ def assemble(terms: list[Term], param: Any, namer: _Namer) -> sp.Basic:
                 parts.append(_shaped(sp.MatMul(namer.display(coefs[0]), x), shape))
             else:
                 r = _column(coefs, namer)
-                parts.append(x * r.T if t.map.transposed else r * x.T)
+                # (MatMul built directly: ``r * x.T`` would doit() the entries, expanding
+                # every (W x)[k] into its sum of products)
+                parts.append(sp.MatMul(x, r.T) if t.map.transposed else sp.MatMul(r, x.T))
         elif t.kind == "entries":
             ents = {ij: namer.named(namer.tidy(c)) for ij, c in t.coef.items()}
             if len(ents) == shape[0] * shape[1] and 1 in shape:
