@@ -14,7 +14,7 @@ import platform
 import sys
 
 SUITES: tuple[str, ...] = ("auc", "mlp", "softmax", "descent", "compile", "readable", "limits",
-                          "startup")
+                          "startup", "blocks")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,6 +46,16 @@ _EXPORTS: dict[str, str] = {
     "relu": "functions",
     "logsumexp": "functions",
     "softmax": "functions",
+    "vector": "blocks.symbols",
+    "matrix": "blocks.symbols",
+    "dot": "blocks.api",
+    "elementwise": "blocks.api",
+    "sum": "blocks.api",
+    "norm2": "blocks.api",
+    "exp": "blocks.api",
+    "log": "blocks.api",
+    "tanh": "blocks.api",
+    "columns": "blocks.columns",
     "Loss": "loss",
     "CompiledLoss": "codegen",
     "PreparedData": "codegen",
@@ -101,13 +111,24 @@ __all__ = [
     "LabelTypeError",
     "UnsupportedOptionError",
     "UndefinedMetricWarning",
-    # ML functions that stay folded (exact derivatives, stable code)
+    # ML functions that stay folded (exact derivatives, stable code); block-aware
     "sigmoid",
     "softplus",
     "log_sigmoid",
     "relu",
     "logsumexp",
     "softmax",
+    # vector and matrix losses (blocks)
+    "vector",
+    "matrix",
+    "dot",
+    "elementwise",
+    "sum",
+    "norm2",
+    "exp",
+    "log",
+    "tanh",
+    "columns",
     # symbolic loss and the compile path
     "Loss",
     "CompiledLoss",
@@ -214,6 +235,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         stable_learning_rate,
     )
     from .explain import Derivation, explain
+    from .blocks.api import dot, elementwise, exp, log, norm2, sum, tanh
+    from .blocks.columns import columns
+    from .blocks.symbols import matrix, vector
     from .functions import log_sigmoid, logsumexp, relu, sigmoid, softmax, softplus
     from .loss import Loss
     from .metrics import (

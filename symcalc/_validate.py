@@ -33,6 +33,7 @@ __all__ = [
     "as_theta",
     "resolve_symbol",
     "first_nonfinite",
+    "nonfinite_entry",
 ]
 
 
@@ -135,14 +136,27 @@ def _first_overflow(raw: np.ndarray) -> tuple[Any, Any]:
 
 
 def first_nonfinite(arr: np.ndarray) -> int | None:
-    """Index of the first NaN/inf of a 1-D float array, or None; one cheap pass when clean
-    (the sum of finite numbers is finite unless it overflows, which falls back to a scan)."""
+    """Row (first index) of the first NaN/inf of a float array (1-D, or (N, n...) for a data
+    block), or None; one cheap pass when clean (the sum of finite numbers is finite unless it
+    overflows, which falls back to a scan)."""
+    flat = arr.reshape(-1)
     with np.errstate(all="ignore"):
-        total = np.add.reduce(arr)
+        total = np.add.reduce(flat)
     if np.isfinite(total):
         return None
-    bad = ~np.isfinite(arr)
-    return int(np.argmax(bad)) if bad.any() else None
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return None
+    return int(np.argmax(bad)) // max(1, flat.size // max(1, len(arr)))
+
+
+def nonfinite_entry(arr: np.ndarray, row: int) -> tuple[float, str]:
+    """The first NaN/inf in ``arr[row]`` and where it is ("row 3" or "row 3, column 1")."""
+    if arr.ndim == 1:
+        return float(arr[row]), f"row {row}"
+    at = np.unravel_index(int(np.argmax(~np.isfinite(arr[row]))), arr.shape[1:])
+    where = f"column {at[0]}" if len(at) == 1 else f"entry {tuple(int(i) for i in at)}"
+    return float(arr[row][at]), f"row {row}, {where}"
 
 
 def _first_non_numeric(raw: np.ndarray) -> Any:

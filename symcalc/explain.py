@@ -25,7 +25,7 @@ import sympy as sp
 from ._timeout import call_with_timeout
 from ._expressions import as_expr
 from ._validate import as_finite_float, describe, resolve_symbol
-from .functions import log_sigmoid, sigmoid, softplus
+from .functions import SoftmaxEntry, log_sigmoid, logsumexp, sigmoid, softplus
 from .readable import OnDemand, Ordering, to_latex, to_text
 from .errors import SymbolError, SymbolicTimeout, SymcalcError
 from .results import Result
@@ -138,9 +138,13 @@ class Derivation(Result):
     _shown: OnDemand = field(default_factory=OnDemand, repr=False, compare=False)
 
     def _text(self, e: sp.Expr, readable: bool = True) -> str:
+        if _blocky(e):  # vector/matrix expressions (block losses) print as they are
+            return str(e)
         return to_text(self._shown(e) if readable else e, Ordering([self.var]))
 
     def _latex(self, e: sp.Expr, readable: bool = True) -> str:
+        if _blocky(e):
+            return sp.latex(e)
         return to_latex(self._shown(e) if readable else e, Ordering([self.var]))
 
     def __str__(self) -> str:
@@ -174,6 +178,12 @@ class Derivation(Result):
     def _repr_html_(self) -> None:  # type: ignore[override]
         # Returning None lets Jupyter fall back to the LaTeX rendering (HTML would win).
         return None
+
+
+def _blocky(e: Any) -> bool:
+    """Whether ``e`` holds vector/matrix expressions (the readable form is for scalars)."""
+    return isinstance(e, sp.Basic) and (isinstance(e, sp.MatrixExpr) or e.has(sp.MatrixExpr)
+                                        or isinstance(e, sp.MatrixBase))
 
 
 def _numbers(steps: list[Step]) -> list[str]:
@@ -395,6 +405,10 @@ class _Deriver:
 
     def _function(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
         name = e.func.__name__
+        if isinstance(e, logsumexp):
+            return self._logsumexp(e, depth, level)
+        if isinstance(e, SoftmaxEntry):
+            return self._softmax(e, depth, level)
         if len(e.args) != 1:
             return self._by_sympy(e, depth, f"{name} has {len(e.args)} arguments; no "
                                             "single-variable rule applies")
@@ -420,6 +434,27 @@ class _Deriver:
         outer_name = f"{named[0]} {named[1]}" if named else f"derivative of {name}"
         return self._chain(e, arg, lambda v: e.func(v), depth, level, outer_name,
                            outer_rule=rule)
+
+    def _logsumexp(self, e: sp.Expr, depth: int, level: int) -> sp.Expr:
+        """d/dx logsumexp(z_1, ..., z_K) = sum_k softmax(z)_k dz_k/dx."""
+        zs = e.args
+        weights = [SoftmaxEntry(k, *zs) for k in range(len(zs))]
+        step = self._open("log-sum-exp rule", e, depth, _D(), " logsumexp(z) = ",
+                          _M("sum_k softmax(z)_k · ", r"\sum_k \operatorname{softmax}(z)_k"),
+                          _D("z_k"))
+        parts = [wk * self.d(z, depth + 1, level) for wk, z in zip(weights, zs) if z.has(self.var)]
+        return self._close(step, sp.Add(*parts))
+
+    def _softmax(self, e: SoftmaxEntry, depth: int, level: int) -> sp.Expr:
+        """d/dx softmax(z)_i = softmax(z)_i * sum_k (delta_ik - softmax(z)_k) dz_k/dx."""
+        zs, i = e.logits, e.index
+        step = self._open("softmax rule", e, depth, _D(), " softmax(z)_i = ",
+                          _M("softmax(z)_i · sum_k (δ_ik - softmax(z)_k) · ",
+                             r"\operatorname{softmax}(z)_i \sum_k (\delta_{ik} - "
+                             r"\operatorname{softmax}(z)_k)"), _D("z_k"))
+        parts = [(int(k == i) - SoftmaxEntry(k, *zs)) * self.d(z, depth + 1, level)
+                 for k, z in enumerate(zs) if z.has(self.var)]
+        return self._close(step, e * sp.Add(*parts))
 
     def _chain(self, e: sp.Expr, inner: sp.Expr, outer_of: Callable[[sp.Expr], sp.Expr],
                depth: int, level: int, outer_name: str,

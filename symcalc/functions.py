@@ -40,6 +40,10 @@ import sympy as sp
 from sympy.core.function import ArgumentIndexError
 from sympy.core.logic import fuzzy_and
 from mpmath.libmp import prec_to_dps
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from .blocks.nodes import ENTRY, Elementwise, LogSumExp, Softmax
+from .errors import ShapeError
 
 from .errors import SymcalcError
 
@@ -64,11 +68,14 @@ def _no_text(name: str, args: tuple) -> None:
 
 
 class _MLFunction(sp.Function):
-    """Shared behaviour: real for real arguments, numeric evaluation through ``rewrite(exp)``."""
+    """Shared behaviour: real for real arguments, numeric evaluation through ``rewrite(exp)``;
+    applied to a vector/matrix block, elementwise (``logsumexp``: a reduction)."""
 
     def __new__(cls, *args: Any, **options: Any) -> Any:
         # SymPy would parse (eval) a string argument: text goes through symcalc.parse only
         _no_text(cls.__name__, args)
+        if len(args) == 1 and isinstance(args[0], MatrixExpr):
+            return _on_block(cls, args[0])
         return super().__new__(cls, *args, **options)
 
     def _eval_is_extended_real(self) -> bool | None:
@@ -88,6 +95,16 @@ class _MLFunction(sp.Function):
     def _latex_call(self, printer: Any, name: str) -> str:
         inner = ", ".join(printer._print(a) for a in self.args)
         return rf"{name}\left({inner}\right)"
+
+
+def _on_block(cls: type, v: MatrixExpr) -> sp.Basic:
+    """``cls`` applied to a block: elementwise, or the block reduction for ``logsumexp``."""
+    if cls.__name__ == "logsumexp":
+        if 1 not in v.shape:
+            raise ShapeError(f"logsumexp({v}): {v} ({v.shape[0]} x {v.shape[1]}) is a matrix; "
+                             "expected a vector")
+        return LogSumExp(v)
+    return Elementwise(sp.Lambda(ENTRY, cls(ENTRY)), v)
 
 
 def _float_arg(u: sp.Expr) -> bool:
@@ -375,6 +392,12 @@ def softmax(*logits: Any) -> sp.Matrix:
     if not logits:
         raise TypeError("softmax needs at least one logit")
     _no_text("softmax", logits)
+    if len(logits) == 1 and isinstance(logits[0], MatrixExpr):  # a vector: the vector softmax
+        v = logits[0]
+        if 1 not in v.shape:
+            raise ShapeError(f"softmax({v}): {v} ({v.shape[0]} x {v.shape[1]}) is a matrix; "
+                             "expected a vector")
+        return Softmax(v)
     zs = [sp.sympify(z, strict=True) for z in logits]
     return sp.Matrix([SoftmaxEntry(i, *zs) for i in range(len(zs))])
 

@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 
 from ._safety import check_expression
-from .codegen.symengine_bridge import derivatives
-from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
+from ._layout import is_block
 from ._validate import as_symbol, as_symbol_tuple, check_choice, describe
+from .blocks.derive import CoreDerivation
+from .blocks.lower import lower
+from .codegen.realdiff import real_gradient
+from .codegen.symengine_bridge import derivatives
 from .errors import SymbolError, SymcalcError
+from .readable import DerivativeDisplay, display, readable_gradient, readable_hessian
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen import CompiledLoss
@@ -28,9 +32,26 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Loss"]
 
-SymbolLike = sp.Symbol | str
+SymbolLike = sp.Symbol | sp.MatrixSymbol | str
 _FORMS = ("readable", "raw")
 _FALLBACK_NOTE = "raw form: the readable one did not fit in its time budget"
+
+
+def _as_roles(values: Any, name: str) -> tuple[Any, ...]:
+    """Symbols for a role: Symbols, MatrixSymbols (blocks) or names."""
+    if values is None:
+        return ()
+    if isinstance(values, (sp.Symbol, sp.MatrixSymbol, str)):
+        values = [values]
+    blocks = [v for v in values if isinstance(v, sp.MatrixSymbol)] if hasattr(values, "__iter__") else []
+    if not blocks:
+        return as_symbol_tuple(values, name)
+    out = tuple(v if isinstance(v, sp.MatrixSymbol) else as_symbol(v, f"{name} entry") for v in values)
+    names = [v.name for v in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SymbolError(f"{name} lists {', '.join(dupes)} more than once; each symbol may appear once")
+    return out
 
 
 def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
@@ -40,10 +61,11 @@ def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
         expr = parse(expr, symbols=list(names))
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
         return sp.sympify(expr)
-    if isinstance(expr, sp.MatrixBase):
+    if isinstance(expr, (sp.MatrixBase, sp.MatrixExpr)):
         raise SymcalcError(
-            f"loss must be a scalar expression; got a {expr.shape[0]}x{expr.shape[1]} Matrix "
-            "(sum its entries, or build one Loss per output)"
+            f"loss must be a scalar expression; got a {expr.shape[0]}x{expr.shape[1]} "
+            f"{'Matrix' if isinstance(expr, sp.MatrixBase) else 'matrix expression'} (reduce it "
+            "with sc.sum, sc.dot or sc.norm2, or build one Loss per output)"
         )
     if not isinstance(expr, sp.Expr):
         raise SymcalcError(
@@ -52,7 +74,8 @@ def _as_expr(expr: Any, names: Sequence[sp.Symbol]) -> sp.Expr:
         )
     if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan):
         raise SymcalcError(f"loss must be real and finite as written; got {expr}")
-    check_expression(expr, "the loss")
+    if not expr.has(sp.MatrixSymbol):  # with blocks: checked once lowered (CompiledLoss)
+        check_expression(expr, "the loss")
     return expr
 
 
@@ -107,8 +130,8 @@ class Loss:
         data: Sequence[SymbolLike] | SymbolLike = (),
         reduce: str = "mean",
     ) -> None:
-        params_given = as_symbol_tuple(params, "params")
-        data_given = as_symbol_tuple(data, "data")
+        params_given = _as_roles(params, "params")
+        data_given = _as_roles(data, "data")
         if not params_given:
             raise SymbolError("params is empty; name at least one parameter to differentiate by")
         self.reduce = check_choice(reduce, ("mean", "sum"), "reduce")
@@ -130,6 +153,8 @@ class Loss:
         self._readable: sp.Matrix | None = None
         self._readable_hessian: sp.Matrix | None = None
         self._readable_note = ""
+        self._derivation: CoreDerivation | None = None
+        self._blocks: dict[str, Any] = {}
         self._compiled: dict[tuple, CompiledLoss] = {}
 
     def _check_roles(self) -> None:
@@ -154,8 +179,29 @@ class Loss:
             )
 
     # ----------------------------------------------------------------------------- derivatives
-    def gradient(self, *, form: str = "readable") -> sp.Matrix:
+    @property
+    def has_blocks(self) -> bool:
+        """Whether a parameter or data symbol is a vector/matrix block."""
+        return any(is_block(s) for s in (*self.params, *self.data))
+
+    @property
+    def derivation(self) -> CoreDerivation:
+        """The one derivation: the loss lowered to a scalar core and its derivatives by the
+        core's few variables (for a loss without blocks, the loss itself by its parameters:
+        the raw gradient). The compile path compiles exactly this."""
+        if self._derivation is None:
+            lowered = lower(self.expr, self.params, self.data)
+            grad = None if self.has_blocks else real_gradient(self)  # Abs, sign: as reals
+            self._derivation = CoreDerivation(lowered, grad)
+        return self._derivation
+
+    def gradient(self, *, form: str = "readable") -> Any:
         """Column Matrix of the per-sample partial derivatives, in ``params`` order (cached).
+
+        With blocks, a :class:`~symcalc.blocks.display.BlockGradient`: one vector/matrix
+        expression per parameter in matrix-calculus form (``(sigmoid(z) - t)*x + 0.01*w``),
+        the inner expression named once in its display (``z = b + dot(w, x)``); ``form`` is
+        accepted for symmetry (the block form is the one form).
 
         Parameters
         ----------
@@ -176,33 +222,49 @@ class Loss:
         >>> loss.gradient(form="raw")[1]
         -y + exp(b + w*x)/(exp(b + w*x) + 1)
         """
-        if check_choice(form, _FORMS, "form") == "raw":
+        raw = check_choice(form, _FORMS, "form") == "raw"
+        if self.has_blocks:
+            return self._block("gradient")
+        if raw:
             return self._raw_gradient()
         if self._readable is None:
-            raw = self._raw_gradient()
-            entries = readable_gradient(list(raw))
+            raw_grad = self._raw_gradient()
+            entries = readable_gradient(list(raw_grad))
             self._readable_note = "" if entries is not None else _FALLBACK_NOTE
-            self._readable = raw if entries is None else sp.Matrix(entries)
+            self._readable = raw_grad if entries is None else sp.Matrix(entries)
         return self._readable
+
+    def _block(self, what: str) -> Any:
+        """The block gradient or Hessian (matrix-calculus form), built once."""
+        if what not in self._blocks:
+            from .blocks.display import BlockGradient, BlockHessian
+
+            self._blocks[what] = (BlockGradient if what == "gradient" else BlockHessian)(self)
+        return self._blocks[what]
 
     def _raw_gradient(self) -> sp.Matrix:
         if self._gradient is None:
             self._gradient = sp.Matrix(derivatives(self.expr, self.params))
         return self._gradient
 
-    def partial(self, param: SymbolLike, *, form: str = "readable") -> sp.Expr:
+    def partial(self, param: SymbolLike, *, form: str = "readable") -> Any:
         """The per-sample partial derivative with respect to one parameter (``form`` as in
         :meth:`gradient`)."""
         return self.gradient(form=form)[self._index(param)]
 
-    def hessian(self, *, form: str = "readable") -> sp.Matrix:
+    def hessian(self, *, form: str = "readable") -> Any:
         """Symmetric Matrix of second partials (upper triangle derived once, mirrored).
 
         ``form="readable"`` (default) differentiates the readable gradient, so ``sigmoid``
         stays folded (``x1*x2*sigmoid(z)*(1 - sigmoid(z))``); ``form="raw"`` differentiates
-        the raw one. Both are exactly equal.
+        the raw one. Both are exactly equal. With blocks, a
+        :class:`~symcalc.blocks.display.BlockHessian` of one block per parameter pair
+        (``x x^T f''(z)`` for ``(w, w)``).
         """
-        if check_choice(form, _FORMS, "form") == "raw":
+        raw = check_choice(form, _FORMS, "form") == "raw"
+        if self.has_blocks:
+            return self._block("hessian")
+        if raw:
             return self._raw_hessian()
         if self._readable_hessian is None:
             grad = self.gradient()
@@ -223,7 +285,7 @@ class Loss:
         return self._hessian
 
     def _index(self, param: SymbolLike) -> int:
-        sym = as_symbol(param, "param")
+        sym = param if isinstance(param, sp.MatrixSymbol) else as_symbol(param, "param")
         for i, p in enumerate(self.params):
             if p == sym or p.name == sym.name:
                 return i
@@ -233,7 +295,7 @@ class Loss:
         )
 
     # ----------------------------------------------------------------------------- display
-    def display(self, *, hessian: bool = False) -> DerivativeDisplay:
+    def display(self, *, hessian: bool = False) -> Any:
         """The loss and its gradient as a textbook shows them (text via ``print``, LaTeX in
         Jupyter).
 
@@ -250,6 +312,10 @@ class Loss:
         d/dw = 2*x*(w*x + b - y)
         d/db = 2*(w*x + b - y)
         """
+        if self.has_blocks:
+            from .blocks.display import LossDisplay
+
+            return LossDisplay(self, self.gradient(), self.hessian() if hessian else None)
         grad = self.gradient()
         h = self.hessian() if hessian else None
         return display(self.expr, self.params, list(grad), has_data=bool(self.data),
@@ -263,6 +329,10 @@ class Loss:
         >>> print(Loss(w**2 * x, params=[w], data=[x]).latex(gradient=False))
         \begin{aligned}\mathcal{L}(w) &= \frac{1}{N}\sum_{i=1}^{N} \ell_i, \quad \ell = w^{2} x\end{aligned}
         """
+        if self.has_blocks:
+            from .blocks.display import LossDisplay
+
+            return LossDisplay(self, self.gradient() if gradient else None).latex()
         if gradient:
             return self.display().latex()
         return display(self.expr, self.params, [], has_data=bool(self.data),
@@ -367,7 +437,12 @@ class Loss:
         return check_loss_gradient(self.compile(), theta, data, hessian=hessian, rtol=rtol)
 
     def explain(self, param: SymbolLike) -> Any:
-        """The derivative with respect to ``param`` worked out step by step."""
+        """The derivative with respect to ``param`` worked out step by step (with blocks:
+        the inner-product, matrix-vector, norm and log-sum-exp rules joined by the chain rule)."""
+        if self.has_blocks:
+            from .explain_blocks import explain_block
+
+            return explain_block(self, self.params[self._index(param)])
         from .explain import explain
 
         return explain(self.expr, self.params[self._index(param)])

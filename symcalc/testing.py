@@ -410,7 +410,8 @@ def check_grad(
 def check_loss_gradient(
     compiled: Any, theta: Any, data: Any = None, *, hessian: bool = True, rtol: float = 1e-6
 ) -> GradientCheck:
-    """:func:`check_grad` for a :class:`~symcalc.CompiledLoss` at ``theta`` on ``data``."""
+    """:func:`check_grad` for a :class:`~symcalc.CompiledLoss` at ``theta`` on ``data`` (one
+    row of the table per entry of the flat theta: ``b``, ``w[0]``, ``W[1,2]``, ...)."""
     th = compiled._theta(theta)
     prepared = compiled.prepare(data)
     return check_grad(
@@ -420,6 +421,6 @@ def check_loss_gradient(
         hess=(lambda t: compiled._unpack_hessian(compiled.evaluate(t, prepared, order=2))[2])
         if hessian
         else None,
-        names=[p.name for p in compiled.params],
+        names=compiled.layout.entry_names(),
         rtol=rtol,
     )

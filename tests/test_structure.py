@@ -60,6 +60,20 @@ def _imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:
                 name = name.rpartition(".")[0]
             if name and name != module:
                 out.add(name)
+                out |= _outer_packages(module, name, known)
+    return out
+
+
+def _outer_packages(module: str, name: str, known: dict[str, Path]) -> set[str]:
+    """Importing ``a.b.c`` first runs the ``__init__`` of ``a`` and ``a.b``: those are imports
+    too, except for packages ``module`` itself lives in (their ``__init__`` is already
+    running when it is imported)."""
+    out = set()
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        pkg = ".".join(parts[:i])
+        if pkg in known and not (module == pkg or module.startswith(pkg + ".")):
+            out.add(pkg)
     return out
 
 
@@ -111,6 +125,12 @@ def test_graph_sees_function_level_and_type_checking_imports():
     graph = import_graph()
     # Loss.compile imports the compile path inside the method
     assert any(m.startswith("symcalc.codegen") for m in graph["symcalc.loss"])
+
+
+def test_importing_a_submodule_runs_the_outer_package_init():
+    known = {m: ROOT for m in ("symcalc", "symcalc.a", "symcalc.a.b", "symcalc.c")}
+    assert _outer_packages("symcalc.c", "symcalc.a.b", known) == {"symcalc.a"}
+    assert _outer_packages("symcalc.a.x", "symcalc.a.b", known) == set()
 
 
 def test_no_import_cycles_inside_symcalc():

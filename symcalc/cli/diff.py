@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "diff",
         help="print partial derivatives of a formula",
         description="Print the partial derivatives of EXPR with respect to each VAR.",
-        epilog="example: symcalc diff '(w*x + b - y)^2' --wrt w b",
+        epilog="examples: symcalc diff '(w*x + b - y)^2' --wrt w b;  "
+               "symcalc diff 'softplus(dot(w, x) + b)' --wrt w b --vector w=30 x=30",
     )
     p.add_argument("expr", help="formula, e.g. '(w*x + b - y)^2' ('^' is power)")
     p.add_argument("--wrt", nargs="+", required=True, metavar="VAR", help="variables")
@@ -22,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", action="store_true", help="show the derivation step by step")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="seconds for each step-by-step derivation (default 10)")
+    p.add_argument("--vector", nargs="+", action="extend", default=[], metavar="NAME=n",
+                   help="declare vectors of length n, e.g. w=30 x=30 (then dot(w, x) works)")
+    p.add_argument("--matrix", nargs="+", action="extend", default=[], metavar="NAME=MxN",
+                   help="declare matrices, e.g. W=3x4")
     p.set_defaults(run=run)
 
 
@@ -29,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from ..parsing import parse
     from .._validate import as_symbol
 
+    if args.vector or args.matrix:
+        return _run_blocks(args)
     expr = parse(args.expr)
     by_name = {s.name: s for s in expr.free_symbols}
     wrt = [by_name.get(name) or as_symbol(name, "--wrt") for name in args.wrt]
@@ -41,6 +48,32 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for line in _readable_lines(expr, wrt, latex=args.latex):
         print(line)
+    return 0
+
+
+def _run_blocks(args: argparse.Namespace) -> int:
+    """Derivatives of a formula with declared vectors/matrices, in matrix-calculus form."""
+    from ..errors import SymbolError
+    from ..loss import Loss
+    from ..parsing import parse
+    from .blocks import plan_blocks
+
+    plan = plan_blocks(args.expr, args.vector, args.matrix, list(args.wrt), None, set())
+    expr = parse(args.expr, symbols=plan.symbols)
+    symbols = {s.name: s for s in expr.free_symbols}
+    missing = [n for n in args.wrt if n not in symbols]
+    if missing:
+        raise SymbolError(f"--wrt names {missing}, which the formula does not use; it uses "
+                          f"{sorted(symbols)}")
+    params = [symbols[n] for n in args.wrt]
+    loss = Loss(expr, params=params, data=[s for s in symbols.values() if s not in params])
+    if args.steps:
+        for p in params:
+            derivation = loss.explain(p)
+            print(derivation._repr_latex_() if args.latex else str(derivation))
+        return 0
+    grad = loss.gradient()
+    print(grad.latex() if args.latex else str(grad))
     return 0
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .._validate import first_nonfinite
+from .._layout import block_shape
+from .._validate import first_nonfinite, nonfinite_entry
 from ..errors import DataError, MissingDependencyError, NonFiniteError, ShapeError
 from .data import PreparedData
 
@@ -42,7 +43,8 @@ def _dask() -> Any:
 
 
 class DaskData:
-    """Loss data held as lazy 1-D Dask arrays, one per data symbol, aligned block by block.
+    """Loss data held as lazy Dask arrays, one per data symbol (1-D, or 2-D for a data block),
+    aligned block by block along the rows.
 
     Made by ``CompiledLoss.prepare(data)`` when ``data`` holds Dask collections. ``n`` (the
     row count) is known from the metadata when the chunk sizes are, else computed once on
@@ -78,7 +80,7 @@ class DaskData:
         return f"DaskData(columns={list(self.names)}, blocks={blocks})"
 
 
-def _as_dask_column(col: Any, name: str, like: Any) -> Any:
+def _as_dask_column(col: Any, name: str, like: Any, row: tuple[int, ...] = ()) -> Any:
     da = _dask().array
     if hasattr(col, "to_dask_array"):  # a Dask Series (DataFrame column)
         col = col.to_dask_array()
@@ -89,9 +91,12 @@ def _as_dask_column(col: Any, name: str, like: Any) -> Any:
                 f"data[{name!r}] is in memory while other columns are Dask collections of "
                 "unknown block sizes; give every column as Dask (or all in memory)"
             )
-        col = da.from_array(arr, chunks=like.chunks[0] if arr.ndim == 1 else "auto")
-    if col.ndim != 1:
-        raise ShapeError(f"data[{name!r}] must be 1-D; got a Dask array of shape {col.shape}")
+        col = da.from_array(arr, chunks=(like.chunks[0], *[-1] * (arr.ndim - 1)))
+    if col.ndim != 1 + len(row) or tuple(col.shape[1:]) != row:
+        want = "1-D" if not row else f"of shape (N, {', '.join(map(str, row))}) for the data block"
+        raise ShapeError(f"data[{name!r}] must be {want}; got a Dask array of shape {col.shape}")
+    if row and any(len(c) > 1 for c in col.chunks[1:]):  # blocks split by rows only
+        col = col.rechunk({i: -1 for i in range(1, col.ndim)})
     if col.dtype.kind not in "biuf":
         raise DataError(f"data[{name!r}] must contain numbers only; got dtype {col.dtype}")
     return col.astype(np.float64) if col.dtype != np.float64 else col
@@ -101,8 +106,9 @@ def prepare_dask(raw: Sequence[Any], symbols: Sequence[sp.Symbol]) -> DaskData:
     """Check Dask columns from their metadata only and align their blocks (no compute)."""
     _dask()
     names = [s.name for s in symbols]
+    rows = [block_shape(s) for s in symbols]
     like = next((c for c in raw if hasattr(c, "__dask_graph__") and hasattr(c, "chunks")), None)
-    cols = [_as_dask_column(c, n, like) for c, n in zip(raw, names)]
+    cols = [_as_dask_column(c, n, like, r) for c, n, r in zip(raw, names, rows)]
     lengths = [c.shape[0] for c in cols]
     if all(not math.isnan(n) for n in lengths):
         if len(set(lengths)) > 1:
@@ -110,7 +116,8 @@ def prepare_dask(raw: Sequence[Any], symbols: Sequence[sp.Symbol]) -> DaskData:
             raise ShapeError(f"data arrays must all have the same length; got {detail}")
         if lengths[0] == 0:
             raise DataError(f"data[{names[0]!r}] is empty; at least one row is required")
-        cols = [c if c.chunks == cols[0].chunks else c.rechunk(cols[0].chunks) for c in cols]
+        cols = [c if c.chunks[0] == cols[0].chunks[0] else c.rechunk({0: cols[0].chunks[0]})
+                for c in cols]
     elif len({c.numblocks for c in cols}) > 1:
         raise ShapeError(
             "data columns have different numbers of Dask blocks and unknown lengths; "
@@ -130,7 +137,8 @@ def _block(run: Any, theta: np.ndarray, names: tuple[str, ...], index: int,
     for name, a in zip(names, arrays):  # the block's data first: no kernel on NaN/inf
         row = first_nonfinite(a)
         if row is not None:
-            return np.zeros(0), n, (name, float(a[row]), row, index)
+            value, where = nonfinite_entry(a, row)
+            return np.zeros(0), n, (name, value, where, index)
     return np.asarray(run(theta, arrays, n), dtype=np.float64), n, None
 
 
@@ -147,9 +155,9 @@ def evaluate_blocks(run: Any, theta: np.ndarray, data: DaskData) -> tuple[np.nda
         raise DataError(f"data[{data.names[0]!r}] is empty; at least one row is required")
     for _, _, bad in parts:
         if bad is not None:
-            name, value, row, index = bad
+            name, value, where, index = bad
             raise NonFiniteError(
-                f"data[{name!r}] contains {value} at row {row} of Dask block {index}; finite "
+                f"data[{name!r}] contains {value} at {where} of Dask block {index}; finite "
                 "numbers are required (drop or impute missing values first)"
             )
     total = parts[0][0].copy()

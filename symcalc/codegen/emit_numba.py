@@ -54,7 +54,9 @@ from .. import _kernel_cache
 from .._threads import BlockRunner
 from .._validate import check_int
 from ..errors import MissingDependencyError
-from .ir import CSEPass, needed as needed_assignments
+from .emit_blocks import emit_block_function
+from .execution import full, logsumexp
+from .ir import CSEPass, Program, needed as needed_assignments
 from .printing import ShallowPrinter
 from .stable import Expit, LogAddExp0
 
@@ -314,6 +316,195 @@ def _emit_kernel(
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------- block programs
+def _block_prologue(prog: Program, pr: _ScalarPrinter) -> list[str]:
+    """Parameters, parameter picks and row constants (before the row loop)."""
+    lines = [f"    {text}" for p in prog.params for text in p.unpack()]
+    lines += [f"    _col{i} = _cols[{i}]" for i in range(len(prog.data))]
+    for pk in prog.picks:
+        if isinstance(pk.block.where, slice):
+            lines.append(f"    {pk.symbol.name} = _theta[{pk.block.where.start + pk.index}]")
+    for c in prog.constants:
+        a, b = (x.flat for x in (c.blocks[0], c.blocks[-1]))
+        if c.kind == "dot":
+            lines.append(f"    {c.symbol.name} = numpy.dot({a}, {b})")
+        elif c.kind == "sum":
+            lines.append(f"    {c.symbol.name} = numpy.sum({a})")
+        else:
+            lines += _entrywise(c.symbol.name, c.f, c.blocks[0], pr, total=True)
+    return lines
+
+
+def _entrywise(name: str, f: sp.Lambda, block: Any, pr: _ScalarPrinter, *,
+               total: bool) -> list[str]:
+    """``name = sum(f(P))`` (``total``) or ``name = f(P)`` entry by entry, as a loop over the
+    block's flat entries (scalar code per entry)."""
+    var = f.variables[0]
+    body = pr.doprint(f.expr.xreplace({var: sp.Symbol("_v")}))
+    head = f"    {name} = 0.0" if total else f"    {name} = numpy.empty({block.size})"
+    step = f"        {name} += {body}" if total else f"        {name}[_j] = {body}"
+    return [head, f"    for _j in range({block.size}):", f"        _v = {block.flat}[_j]", step]
+
+
+#: Unroll the maps and adjoints (row entries and accumulators in registers) up to this width
+#: of a data block and this many adjoint accumulators; beyond, inner loops over the row.
+_UNROLL_WIDTH, _UNROLL_ACC = 16, 64
+
+
+class _BlockLoop:
+    """Code of the per-row part of a fused block kernel: inputs, maps, adjoints."""
+
+    def __init__(self, prog: Program, adj: list[Any]) -> None:
+        self.prog = prog
+        self.col = {id(d): i for i, d in enumerate(prog.data)}
+        self.width = {id(m): m.data.shape[0] for m in prog.maps}
+        self.offsets: dict[int, int] = {}
+        self.total = 0
+        for o in adj:  # one accumulator of the data block's width per map output
+            self.offsets[id(o)] = self.total
+            self.total += self.width[id(o.dirs[0][1])]
+        self.unrolled = (all(w <= _UNROLL_WIDTH for w in self.width.values())
+                         and self.total <= _UNROLL_ACC)
+
+    def _entry(self, m: Any, k: int, j: Any) -> str:
+        P = m.param.symbol.name
+        if len(m.symbols) == 1:
+            return f"{P}[{j}]"
+        return f"{P}[{j}, {k}]" if m.transposed else f"{P}[{k}, {j}]"
+
+    def hoisted(self) -> list[str]:
+        """Parameter entries of the maps as scalars (unrolled mode), before the loop."""
+        if not self.unrolled:
+            return []
+        return [f"    _pe{mi}_{k}_{j} = {self._entry(m, k, j)}" for mi, m in enumerate(self.prog.maps)
+                for k in range(len(m.symbols)) for j in range(self.width[id(m)])]
+
+    def inputs(self) -> list[str]:
+        """Scalar data, data picks, the row's entries and the map outputs."""
+        prog, col, lines = self.prog, self.col, []
+        for i, d in enumerate(prog.data):
+            if not d.shape:
+                lines.append(f"{d.symbol.name} = _col{i}[_i]")
+        for pk in prog.picks:
+            if not isinstance(pk.block.where, slice):
+                idx = pk.index if len(pk.block.shape) == 1 else ", ".join(
+                    map(str, divmod(pk.index, pk.block.shape[1])))
+                lines.append(f"{pk.symbol.name} = _col{col[id(pk.block)]}[_i, {idx}]")
+        if self.unrolled:
+            for d in {id(m.data): m.data for m in prog.maps}.values():
+                c = col[id(d)]
+                lines += [f"_xe{c}_{j} = _col{c}[_i, {j}]" for j in range(d.shape[0])]
+        for mi, m in enumerate(prog.maps):
+            c = col[id(m.data)]
+            if self.unrolled:
+                for k, u in enumerate(m.symbols):
+                    terms = " + ".join(f"_pe{mi}_{k}_{j}*_xe{c}_{j}" for j in range(self.width[id(m)]))
+                    lines.append(f"{u.name} = {terms}")
+                continue
+            lines += [f"{u.name} = 0.0" for u in m.symbols]
+            lines.append(f"for _j in range({self.width[id(m)]}):")
+            lines.append(f"    _xj = _col{c}[_i, _j]")
+            lines += [f"    {u.name} += {self._entry(m, k, '_j')} * _xj" for k, u in enumerate(m.symbols)]
+        return lines
+
+    def start(self) -> list[str]:
+        if not self.total:
+            return []
+        if self.unrolled:
+            return [f"        _a{i} = 0.0" for i in range(self.total)]
+        return [f"        _acc = numpy.zeros({self.total})"]
+
+    def accumulate(self, o: Any, coef: str) -> list[str]:
+        m = o.dirs[0][1]
+        c, off, n = self.col[id(m.data)], self.offsets[id(o)], self.width[id(m)]
+        if self.unrolled:
+            return [f"_r = {coef}"] + [f"_a{off + j} += _r * _xe{c}_{j}" for j in range(n)]
+        return [f"_r = {coef}", f"for _j in range({n}):",
+                f"    _acc[{off} + _j] += _r * _col{c}[_i, _j]"]
+
+    def store(self, adj: list[Any]) -> list[str]:
+        """Add the block's adjoint sums into its row of ``_parts``, at the map's theta slots."""
+        lines = []
+        for o in adj:
+            m, k = o.dirs[0][1], o.dirs[0][2]
+            sl, off, n = m.slots(k), self.offsets[id(o)], self.width[id(m)]
+            step = sl.step or 1
+            if self.unrolled:
+                lines += [f"        _parts[_k, {1 + sl.start + j * step}] += _a{off + j}"
+                          for j in range(n)]
+            else:
+                tail = "" if step == 1 else f":{step}"
+                lines.append(f"        _parts[_k, {1 + sl.start}:{1 + sl.stop}{tail}] += "
+                             f"_acc[{off}:{off + n}]")
+        return lines
+
+
+def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) -> str:
+    """A fused loop for a program with blocks, over blocks ``_b0 .. _b1-1`` of rows (the
+    convention of every numba kernel, see the module docstring): per row, the maps as inner
+    products, the core, and the adjoint products; per block of rows, its contribution to
+    every output in its own row of ``_parts``. Every output is linear in the row sums, so
+    the blocks' rows add up to the result; the terms without rows are returned."""
+    pr = _ScalarPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    outs = prog.cse.outputs
+    sums = [o for o in prog.outputs if o.kind == "value" or o.dirs[0][0] != "map"]
+    adj = [o for o in prog.outputs if o.kind == "grad" and o.dirs[0][0] == "map"]
+    wanted = [outs[o.index] for o in sums + adj]
+    needed, wanted, dep = _share_exp(needed_assignments(prog.cse, wanted), wanted, prog.cse.data_dependent)
+    sum_exprs, adj_exprs = wanted[: len(sums)], wanted[len(sums):]
+    parts = [_split(e, dep) for e in sum_exprs]
+    loop = _BlockLoop(prog, adj)
+    lines = [_JIT, f"def {name}(_theta, _cols, _n, _b0, _b1, _parts):"]
+    lines += _block_prologue(prog, pr) + loop.hoisted()
+    lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
+    targets: list[list[tuple[str, str]]] = []  # per sum: (index expression, factor) pairs
+    for k, o in enumerate(sums):
+        if o.kind == "value":
+            targets.append([("0", "")])
+        elif o.dirs[0][0] == "slot":
+            targets.append([(str(1 + o.dirs[0][1]), "")])
+        else:  # a row constant s(P): its row sum times ds/dP, a vector of theta only
+            pre, vecs = _const_gradient(o.dirs[0][1], pr, f"_dv{k}")
+            lines += pre
+            targets.append([(f"{1 + sl.start}:{1 + sl.stop}", f" * {vec}") for sl, vec in vecs])
+    lines += [
+        "    for _k in range(_b0, _b1):",
+        f"        _lo = _k * {block_rows}",
+        f"        _hi = min(_lo + {block_rows}, _n)",
+        *loop.start(),
+    ]
+    lines += [f"        _s{k} = 0.0" for k, (d, _) in enumerate(parts) if d != 0]
+    lines.append("        for _i in range(_lo, _hi):")
+    lines += [f"            {t}" for t in loop.inputs()]
+    lines += [f"            {s.name} = {pr.doprint(r)}" for s, r in needed if s in dep]
+    lines += [f"            _s{k} += {pr.doprint(d)}" for k, (d, _) in enumerate(parts) if d != 0]
+    for o, e in zip(adj, adj_exprs):
+        lines += [f"            {t}" for t in loop.accumulate(o, pr.doprint(e))]
+    for k, (d, _) in enumerate(parts):
+        if d != 0:
+            lines += [f"        _parts[_k, {at}] += _s{k}{factor}" for at, factor in targets[k]]
+    lines += loop.store(adj)
+    lines.append(f"    _c = numpy.zeros({prog.result_size(min(order, 1))})")  # the terms without rows
+    for k, (_, c) in enumerate(parts):
+        if c != 0:
+            lines += [f"    _c[{at}] += _n * ({pr.doprint(c)}){factor}" for at, factor in targets[k]]
+    lines.append("    return _c")
+    return "\n".join(line for line in lines if line)
+
+
+def _const_gradient(c: Any, pr: _ScalarPrinter, name: str) -> tuple[list[str], list[tuple]]:
+    """ds/dP of a row constant ``s`` as (prologue lines, [(theta slice, vector code)])."""
+    flats = [b.flat for b in c.blocks]
+    sls = [b.where for b in c.blocks]
+    if c.kind == "dot" and c.blocks[0] == c.blocks[-1]:
+        return [f"    {name} = 2.0 * {flats[0]}"], [(sls[0], name)]
+    if c.kind == "dot":
+        return [], [(sls[0], flats[1]), (sls[1], flats[0])]
+    if c.kind == "sum":
+        return [], [(sls[0], "1.0")]
+    return _entrywise(name, c.df, c.blocks[0], pr, total=False), [(sls[0], name)]
+
+
 _SALT: list[str] = []
 
 
@@ -322,20 +513,32 @@ def exec_numba_source(source: str) -> dict[str, Any]:
     module cached on disk (:func:`symcalc._kernel_cache.load`)."""
     if not _SALT:  # the helpers the kernels call are part of what a cache entry depends on
         _SALT.append("helpers " + hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
-    scope = {"math": math, "numpy": np, "numba": numba, **_HELPERS}
+    import scipy  # the NumPy code of a block Hessian may call scipy.special
+
+    scope = {"math": math, "numpy": np, "scipy": scipy, "numba": numba, "_full": full,
+             "_logsumexp": logsumexp, **_HELPERS}
     return _kernel_cache.load(source, scope, salt=_SALT[0]).__dict__
 
 
-def _signature(n_data: int) -> Any:
+def _signature(ndims: tuple[int, ...]) -> Any:
+    """``f(theta, cols, n, b0, b1, parts)``: C-contiguous float64 columns of ``ndims``
+    dimensions (the row axis and a block's own axes)."""
     arr = numba.types.float64[::1]
-    cols = numba.types.UniTuple(arr, n_data) if n_data else numba.types.Tuple(())
+    kinds = [numba.types.Array(numba.types.float64, nd, "C") for nd in ndims]
+    if not kinds:
+        cols = numba.types.Tuple(())
+    elif len(set(kinds)) == 1:
+        cols = numba.types.UniTuple(kinds[0], len(kinds))
+    else:
+        cols = numba.types.Tuple(kinds)
     intp = numba.types.intp
     return arr(arr, cols, intp, intp, intp, numba.types.float64[:, ::1])
 
 
-def compile_kernel(fn: Any, n_data: int) -> bool:
-    """Compile (or load from the disk cache) a generated kernel; True when it was loaded."""
-    return _kernel_cache.compile_kernel(fn, _signature(n_data))
+def compile_kernel(fn: Any, ndims: tuple[int, ...]) -> bool:
+    """Compile (or load from the disk cache) a generated kernel for data columns of these
+    dimensions (1 per scalar symbol, 2 per vector block, ...); True when it was loaded."""
+    return _kernel_cache.compile_kernel(fn, _signature(ndims))
 
 
 _RUNNERS: dict[Any, BlockRunner] = {}  # by symcalc.codegen.kernel.Kernel
@@ -345,11 +548,11 @@ def run_kernel(kernel: Any, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: 
                ) -> np.ndarray:
     """Row sums of a numba kernel: serial or threaded, per call (see :mod:`symcalc._threads`)."""
     runner = _RUNNERS.get(kernel)
+    cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
     if runner is None:  # first use in this process (e.g. on a Dask worker): compile or load
         fn = kernel.function()
-        compile_kernel(fn, len(cols))
+        compile_kernel(fn, tuple(c.ndim for c in cols))
         runner = _RUNNERS[kernel] = BlockRunner(fn, kernel.outputs, kernel.rows, kernel.threads)
-    cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
     return runner(np.ascontiguousarray(theta, dtype=np.float64), cols, n)
 
 
@@ -393,18 +596,28 @@ class NumbaEmitter:
         """What every kernel handle of this emitter carries (see :class:`.kernel.Kernel`)."""
         return {"threads": self.threads}
 
-    def prepare(self, fn: Any, n_data: int) -> bool:
-        """Compile a kernel (or load it from the disk cache); True when it was loaded."""
-        return compile_kernel(fn, n_data)
+    def prepare(self, fn: Any, data: Any) -> bool:
+        """Compile a kernel for the program's data inputs (or load it from the disk cache);
+        True when it was loaded."""
+        return compile_kernel(fn, tuple(1 + len(d.shape) for d in data))
 
-    def emit(
-        self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
-        params: list[sp.Symbol], data: list[sp.Symbol],
-    ) -> tuple[str, dict[str, Any]]:
+    def fused(self, program: Program, order: int = 1) -> bool:
+        """Fused loops, except the Hessian of a program with blocks (NumPy/BLAS in chunks)."""
+        return not (program.blocks and order >= 2)
+
+    def emit(self, tag: str, program: Program, kernels: dict[str, int]) -> tuple[str, dict[str, Any]]:
         """Generate and execute the kernels ``_<name>`` (compiled by :meth:`prepare`)."""
-        chunks = [
-            _emit_kernel(f"_{k}", cse, outs, params, data, self.rows)
-            for k, outs in kernels.items()
-        ]
+        chunks = []
+        for k, order in kernels.items():
+            sub = program.select(order)
+            if program.blocks and order >= 2:  # the Hessian blocks: BLAS on chunks
+                chunks.append(emit_block_function(f"_{k}", sub, order))
+            elif program.blocks:
+                chunks.append(_emit_block_kernel(f"_{k}", sub, order, self.rows))
+            else:
+                outs = [sub.cse.outputs[o.index] for o in sub.outputs]
+                params = [p.symbol for p in program.params]
+                data = [d.symbol for d in program.data]
+                chunks.append(_emit_kernel(f"_{k}", program.cse, outs, params, data, self.rows))
         source = "\n\n\n".join(chunks) + "\n"
         return source, exec_numba_source(source)

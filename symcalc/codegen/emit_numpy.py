@@ -13,35 +13,11 @@ from typing import Any
 import sympy as sp
 
 from .execution import exec_source
-from .ir import CSEPass, needed
-from .printing import NumPyPrinter, numpy_printer
+from .ir import CSEPass, Program, needed
+from .emit_blocks import emit_block_function
+from .printing import numpy_printer, reduce_code
 
-__all__ = ["NumpyEmitter", "emit_function", "reduce_code"]
-
-
-def reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: NumPyPrinter) -> str:
-    """Code for the sum over the rows of the chunk of the per-row expression ``e``."""
-    if not (e.free_symbols & dependent):
-        return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
-    if e.is_Add:
-        const = [t for t in e.args if not (t.free_symbols & dependent)]
-        terms = [t for t in e.args if t.free_symbols & dependent]
-        if len(terms) > 8:  # many terms: one pass over their sum beats one pass per term
-            parts = [f"numpy.sum({pr.doprint(sp.Add(*terms))})"]
-        else:
-            parts = [reduce_code(t, dependent, pr) for t in terms]
-        if const:
-            parts.append(f"_n*({pr.doprint(sp.Add(*const))})")
-        return " + ".join(parts)
-    if e.is_Mul:
-        scal = [f for f in e.args if not (f.free_symbols & dependent)]
-        arrs = [f for f in e.args if f.free_symbols & dependent]
-        lead = f"({pr.doprint(sp.Mul(*scal))})*" if scal else ""
-        if len(arrs) == 1:
-            return f"{lead}numpy.sum({pr.doprint(arrs[0])})"
-        left = pr.doprint(sp.Mul(*arrs[:-1]))
-        return f"{lead}numpy.dot({left}, {pr.doprint(arrs[-1])})"
-    return f"numpy.sum({pr.doprint(e)})"
+__all__ = ["NumpyEmitter", "emit_function", "emit_program"]
 
 
 def emit_function(
@@ -88,19 +64,30 @@ class NumpyEmitter:
     def __init__(self, rows: int) -> None:
         self.rows = rows
 
+    def fused(self, program: Program, order: int = 1) -> bool:
+        """Whether the kernels of ``program`` loop over all rows themselves (never: chunks)."""
+        return False
+
     def kernel_options(self) -> dict[str, Any]:
         """What every kernel handle of this emitter carries (nothing more for NumPy)."""
         return {}
 
-    def prepare(self, fn: Any, n_data: int) -> bool:
+    def prepare(self, fn: Any, data: Any) -> bool:
         """NumPy kernels are ready once executed (nothing compiled, nothing cached)."""
         return False
 
-    def emit(
-        self, tag: str, cse: CSEPass, kernels: dict[str, list[sp.Expr]],
-        params: list[sp.Symbol], data: list[sp.Symbol],
-    ) -> tuple[str, dict[str, Any]]:
-        """Generate and execute the source of the kernels ``_<name>``."""
-        chunks = [emit_function(f"_{k}", cse, outs, params, data) for k, outs in kernels.items()]
+    def emit(self, tag: str, program: Program, kernels: dict[str, int]) -> tuple[str, dict[str, Any]]:
+        """Generate and execute the kernels ``_<name>`` (``kernels``: name -> derivative order)."""
+        chunks = [emit_program(f"_{k}", program.select(order), order) for k, order in kernels.items()]
         source = "\n\n\n".join(chunks) + "\n"
         return source, exec_source(source, tag)
+
+
+def emit_program(name: str, program: Program, order: int) -> str:
+    """NumPy source of one kernel of ``program`` (already restricted to ``order``)."""
+    if program.blocks:
+        return emit_block_function(name, program, order)
+    outputs = [program.cse.outputs[o.index] for o in program.outputs]
+    params = [p.symbol for p in program.params]
+    data = [d.symbol for d in program.data]
+    return emit_function(name, program.cse, outputs, params, data)

@@ -22,7 +22,7 @@ import numpy as np
 from .._safety import compile_generated
 from ..errors import NonFiniteError
 
-__all__ = ["exec_source", "full", "overflow_error", "own", "NAMESPACES"]
+__all__ = ["exec_source", "full", "logsumexp", "overflow_error", "own", "NAMESPACES"]
 
 _counter = itertools.count()
 

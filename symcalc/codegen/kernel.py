@@ -24,18 +24,33 @@ BLAS_SERIAL_ROWS = 10_000
 
 
 def sum_chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
-               step: int) -> np.ndarray:
-    """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums."""
-    blas = limit_blas(1) if n > BLAS_SERIAL_ROWS else contextlib.nullcontext()
-    with np.errstate(all="ignore"), blas:
-        if n <= step:
-            return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
-        total = None
-        for lo in range(0, n, step):
-            part_cols = tuple(c[lo : lo + step] for c in cols)
-            part = np.asarray(fn(theta, part_cols, len(part_cols[0])), dtype=np.float64)
-            total = part if total is None else total + part
-        return total
+               step: int, *, quiet: bool = False) -> np.ndarray:
+    """Run a NumPy kernel over the rows in chunks of ``step`` and add the partial sums.
+
+    Floating-point warnings are ignored (overflow becomes inf, reported by the caller);
+    ``quiet=True`` means the caller already runs inside ``numpy.errstate(all="ignore")``,
+    which then is not set again (it costs microseconds per call in an optimizer's loop).
+    Above :data:`BLAS_SERIAL_ROWS` rows, BLAS runs on one thread.
+    """
+    if n > BLAS_SERIAL_ROWS:
+        with limit_blas(1), (contextlib.nullcontext() if quiet else np.errstate(all="ignore")):
+            return _chunks(fn, theta, cols, n, step)
+    if quiet:
+        return _chunks(fn, theta, cols, n, step)
+    with np.errstate(all="ignore"):
+        return _chunks(fn, theta, cols, n, step)
+
+
+def _chunks(fn: Callable[..., tuple], theta: np.ndarray, cols: Sequence[np.ndarray], n: int,
+            step: int) -> np.ndarray:
+    if n <= step:
+        return np.asarray(fn(theta, tuple(cols), n), dtype=np.float64)
+    total = None
+    for lo in range(0, n, step):
+        part_cols = tuple(c[lo : lo + step] for c in cols)
+        part = np.asarray(fn(theta, part_cols, len(part_cols[0])), dtype=np.float64)
+        total = part if total is None else total + part
+    return total
 
 
 @dataclass(frozen=True)
@@ -49,9 +64,10 @@ class Kernel:
     backend: str
     source: str
     name: str
-    rows: int  # chunk rows (numpy) or block rows (numba)
+    rows: int  # chunk rows (chunked kernels) or block rows (fused numba kernels)
     outputs: int = 0  # how many sums it returns
     threads: int | None = None  # numba: at most this many threads per call (None: all cores)
+    fused: bool = False  # a fused numba loop over blocks of rows, else NumPy code in chunks
 
     def function(self) -> Callable[..., Any]:
         key = (self.backend, self.source)
@@ -65,7 +81,7 @@ class Kernel:
         return NAMESPACES[key][self.name]
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
-        if self.backend == "numba":  # serial or threaded, per call (symcalc._threads)
+        if self.fused:  # serial or threaded, per call (symcalc._threads)
             from .emit_numba import run_kernel
 
             return run_kernel(self, theta, tuple(cols), n)

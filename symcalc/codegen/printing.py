@@ -17,7 +17,9 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .._safety import generated_names
 
-__all__ = ["ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "MAX_FLAT_ARGS"]
+__all__ = [
+    "ShallowPrinter", "NumPyPrinter", "numpy_printer", "identifiers", "reduce_code", "MAX_FLAT_ARGS",
+]
 
 MAX_FLAT_ARGS = 48  # longer sums/products are printed as balanced groups (no deep ASTs)
 
@@ -91,3 +93,29 @@ def identifiers(symbols: Sequence[sp.Symbol], prefix: str) -> dict[sp.Symbol, sp
     """Generated identifiers (``_p0``, ``_d1``, ...) for user symbols: no user name ever
     reaches generated source (names such as ``abs``, ``numpy`` or ``t=__import__('os')``)."""
     return generated_names(symbols, prefix)
+
+
+def reduce_code(e: sp.Expr, dependent: set[sp.Symbol], pr: NumPyPrinter) -> str:
+    """Code for the sum over the rows of the chunk of the per-row expression ``e`` (an array:
+    its ``.sum()`` method, which skips ``numpy.sum``'s dispatch)."""
+    if not (e.free_symbols & dependent):
+        return "0.0" if e == 0 else f"_n*({pr.doprint(e)})"
+    if e.is_Add:
+        const = [t for t in e.args if not (t.free_symbols & dependent)]
+        terms = [t for t in e.args if t.free_symbols & dependent]
+        if len(terms) > 8:  # many terms: one pass over their sum beats one pass per term
+            parts = [f"({pr.doprint(sp.Add(*terms))}).sum()"]
+        else:
+            parts = [reduce_code(t, dependent, pr) for t in terms]
+        if const:
+            parts.append(f"_n*({pr.doprint(sp.Add(*const))})")
+        return " + ".join(parts)
+    if e.is_Mul:
+        scal = [f for f in e.args if not (f.free_symbols & dependent)]
+        arrs = [f for f in e.args if f.free_symbols & dependent]
+        lead = f"({pr.doprint(sp.Mul(*scal))})*" if scal else ""
+        if len(arrs) == 1:
+            return f"{lead}({pr.doprint(arrs[0])}).sum()"
+        left = pr.doprint(sp.Mul(*arrs[:-1]))
+        return f"{lead}numpy.dot({left}, {pr.doprint(arrs[-1])})"
+    return f"({pr.doprint(e)}).sum()"

@@ -138,14 +138,17 @@ def stable_learning_rate(
         timeout = check_positive(timeout, "timeout")
     deadline = None if timeout is None else time.perf_counter() + timeout
     try:  # SymPy derives and compiles the Hessian: a hard limit, in a child process
-        h, constant = call_with_timeout(_hessian_at, loss, data, at, timeout=timeout,
-                                        what="deriving and evaluating the Hessian")
+        result = call_with_timeout(_hessian_at, loss, data, at, timeout=timeout,
+                                   what="deriving and evaluating the Hessian")
     except SymbolicTimeout as exc:
         why = "" if "did not finish" in str(exc) else f": {exc}"  # memory: say so
         raise SymbolicTimeout(
             f"stable_learning_rate did not finish within its {timeout:g} s budget (deriving "
             f"and evaluating the Hessian was stopped{why}); give a larger timeout, or None"
         ) from None
+    if isinstance(result, StabilityReport):  # a loss with blocks: reported in the child
+        return result
+    h, constant = result
     if not constant:
         return _numeric_report(h)
     remaining = None if deadline is None else deadline - time.perf_counter()
@@ -160,9 +163,12 @@ def stable_learning_rate(
     return _exact_report(h, total, lam_expr)
 
 
-def _hessian_at(loss: Any, data: Any, at: Any) -> tuple[np.ndarray, bool]:
-    """The evaluated Hessian and whether it is constant (runs in the timeout child)."""
+def _hessian_at(loss: Any, data: Any, at: Any) -> tuple[np.ndarray, bool] | StabilityReport:
+    """The evaluated Hessian and whether it is constant, or for a loss with blocks the whole
+    report (runs in the timeout child)."""
     compiled = loss.compile()
+    if loss.has_blocks:
+        return _block_bound(loss, compiled, data, at)
     hess_sym = loss.hessian(form="raw")
     params = set(loss.params)
     if not (hess_sym.free_symbols & params):
@@ -174,6 +180,23 @@ def _hessian_at(loss: Any, data: Any, at: Any) -> tuple[np.ndarray, bool]:
             "at=theta (a vector in params order or a {symbol: value} mapping)"
         )
     return compiled.hessian(at, data), False
+
+
+def _block_bound(loss: Any, compiled: Any, data: Any, at: Any) -> StabilityReport:
+    """The bound of a loss with blocks: exact when the core's second derivatives are free of
+    every variable (a quadratic loss), else local at ``at`` (no symbolic formula)."""
+    deriv = loss.derivation
+    variables = set(deriv.variables)
+    moving = sorted({s.name for row in deriv.hessian() for h in row for s in h.free_symbols
+                     if s in variables})
+    if not moving:
+        return _exact_report(compiled.hessian(np.zeros(compiled.size), data), None, None)
+    if at is None:
+        raise SymcalcError(
+            f"the Hessian depends on the parameters (through {moving}), so the bound is local: "
+            "pass at=theta (a flat vector, blocks row-major, or a {symbol: value} mapping)"
+        )
+    return _numeric_report(compiled.hessian(at, data))
 
 
 def _reduce_entry(entry: sp.Expr, loss: Any) -> sp.Expr:

@@ -8,7 +8,15 @@ import numpy as np
 
 from ..codegen.compiled import setup
 
-__all__ = ["setup", "Counter", "best_index", "trim_history"]
+__all__ = ["setup", "Counter", "best_index", "trim_history", "quietly"]
+
+
+def quietly(f: Any) -> Any:
+    """Floating-point warnings ignored for a whole run (overflow is reported as divergence):
+    set once for the compiled loss's calls when it supports it, else a plain errstate."""
+    if hasattr(f, "ignoring_fp_warnings"):
+        return f.ignoring_fp_warnings()
+    return np.errstate(all="ignore")
 
 
 class Counter:

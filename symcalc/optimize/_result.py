@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy as sp
 
+from .._layout import ParamLayout
 from ..results import Result
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,8 +80,9 @@ class DescentResult(Result):
     x : ndarray of shape (n_params,)
         The final parameters (the last finite iterate after divergence, the best iterate so
         far after an interrupt).
-    params : dict {Symbol: float}
-        ``x`` by parameter symbol.
+    params : dict {Symbol: float or ndarray}
+        ``x`` by parameter symbol: a float for a scalar parameter, an array of the block's
+        shape for a vector/matrix parameter (``x`` is the flat vector, blocks row-major).
     fun : float
         The loss at ``x``.
     nit : int
@@ -102,7 +104,7 @@ class DescentResult(Result):
     message: str
     converged: bool
     x: np.ndarray
-    params: dict[sp.Symbol, float]
+    params: dict[Any, Any]
     fun: float
     nit: int
     nfev: int
@@ -143,7 +145,7 @@ def make_result(
         message=message,
         converged=status in CONVERGED_STATUSES if converged is None else bool(converged),
         x=x,
-        params={s: float(v) for s, v in zip(param_symbols, x)},
+        params=ParamLayout(param_symbols).unflatten(x),
         fun=fun,
         nit=int(nit),
         nfev=int(counts[0]),

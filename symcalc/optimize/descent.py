@@ -19,7 +19,7 @@ from ..codegen import CompiledLoss, PreparedData
 from ..errors import SymcalcError
 from ..optimizers import (OPTIMIZERS, Adam, GradientDescent, Momentum, Nesterov, Optimizer,
                           get_optimizer)
-from ._common import Counter, best_index, setup, trim_history
+from ._common import Counter, best_index, quietly, setup, trim_history
 from ..convergence import check_convergence, stable_learning_rate
 from ._result import DescentResult, make_result
 
@@ -139,7 +139,7 @@ def gradient_descent(
     start = x.copy()
     batch = _check_batch_size(batch_size, prepared.n)
     counter = Counter()
-    with np.errstate(all="ignore"):
+    with quietly(f):
         lr = auto_learning_rate(f, data, x, prepared, counter) if auto else learning_rate
         opt = get_optimizer(spec, lr)
         opt.reset()

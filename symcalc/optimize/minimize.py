@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive
 from ..errors import SymcalcError
-from ._common import Counter, best_index, setup, trim_history
+from ._common import Counter, best_index, quietly, setup, trim_history
 from ._result import DescentResult, make_result
 from .newton import newton_loop
 from .scipy_bridge import SCIPY_METHODS, scipy_loop
@@ -107,7 +107,7 @@ def minimize(
     history: dict[str, list[Any]] = {"loss": [], "grad_norm": [], "x": []}
     success = None
     detail = ""
-    with np.errstate(all="ignore"):
+    with quietly(f):
         if name == "newton":
             status, nit = newton_loop(
                 f, prepared, x, tol=tol, maxiter=maxiter or _NEWTON_MAXITER,

@@ -62,6 +62,9 @@ def parse(text: str, symbols: Any = None) -> sp.Expr:
         in the text that matches is bound to that exact Symbol (its assumptions, such as
         ``positive=True``, are kept), and a bound name wins over a constant of the same name
         (bind ``e`` to use it as a variable). Other names become plain ``Symbol(name)``.
+        A ``MatrixSymbol`` (``sc.vector("w", 30)``) declares a block: the text may then use
+        ``dot(w, x)``, ``W*x`` (a matrix product), ``norm2(w)``, ``logsumexp(z)``,
+        ``softmax(z)``, and one-argument functions and powers of a block act entry by entry.
 
     Returns
     -------
@@ -119,15 +122,25 @@ def _bound_symbols(symbols: Any) -> dict[str, sp.Symbol]:
     if isinstance(symbols, Mapping):
         out: dict[str, sp.Symbol] = {}
         for key, value in symbols.items():
-            if not isinstance(value, sp.Symbol):
+            if not isinstance(value, (sp.Symbol, sp.MatrixSymbol)):
                 raise SymbolError(
                     f"symbols[{key!r}] must be a sympy Symbol; got {describe(value)} of type "
-                    f"{type(value).__name__}"
+                    f"{type(value).__name__} (a MatrixSymbol declares a vector/matrix block)"
                 )
             name = key.name if isinstance(key, sp.Symbol) else key
             if not isinstance(name, str):
                 raise SymbolError(f"symbols keys must be names or Symbols; got {describe(key)}")
             out[name] = value
         return out
-    return {sym.name: sym for sym in as_symbol_tuple(symbols, "symbols")}
+    out = {}
+    blocks = [s for s in symbols if isinstance(s, sp.MatrixSymbol)] if not isinstance(
+        symbols, (str, sp.Basic)) and hasattr(symbols, "__iter__") else []
+    if blocks:  # declared vectors/matrices bind by name like symbols
+        out.update({b.name: b for b in blocks})
+        symbols = [s for s in symbols if not isinstance(s, sp.MatrixSymbol)]
+    for sym in as_symbol_tuple(symbols, "symbols"):
+        if out.get(sym.name, sym) != sym:
+            raise SymbolError(f"symbols: the name {sym.name!r} is given twice")
+        out[sym.name] = sym
+    return out
 

@@ -11,6 +11,8 @@ import time
 import sympy as sp
 
 from .._validate import describe
+from ..blocks.formula import BLOCK_FUNCTIONS, block_power, combine, elementwise_ok, has_block
+from ..functions import ML_FUNCTIONS
 from . import _tables
 from ._bounds import check_call, check_power, exact_bits, exact_parts
 from ._syntax import ADDITIVE, BINOPS, MULTIPLICATIVE, OP_NAMES, REFUSED
@@ -142,6 +144,8 @@ class Builder:
                     raise self.source.fail("division by zero", right)
                 value = self._power(value, sp.Integer(-1), right)
             terms.append(value)
+        if has_block(terms):  # vectors and matrices: shapes checked, matrix products in order
+            return self._checked(combine(terms, kind is ADDITIVE), node)
         if kind is ADDITIVE:
             self._check_sum(terms, node)
             return self._checked(sp.Add(*terms), node)
@@ -149,6 +153,11 @@ class Builder:
         return self._checked(sp.Mul(*terms), node)
 
     def _power(self, base: sp.Expr, exponent: sp.Expr, node: ast.AST) -> sp.Expr:
+        if has_block([base, exponent]):
+            return block_power(base, exponent)
+        return self._scalar_power(base, exponent, node)
+
+    def _scalar_power(self, base: sp.Expr, exponent: sp.Expr, node: ast.AST) -> sp.Expr:
         """``base**exponent`` after making sure SymPy will not compute a gigantic number."""
         if exponent.is_Rational and exponent != 0:
             bits = exact_bits(base) * abs(float(exponent))
@@ -230,9 +239,14 @@ class Builder:
             )
         if name in ("log", "log10", "log2", "log1p") and args[-1] == 0 and len(args) == 2:
             raise self.source.fail("log with base 0 is not allowed", node)
-        why = check_call(name, args)
-        if why:
-            raise self.source.fail(why, node)
+        if has_block(args):
+            if len(args) == 1 and name not in BLOCK_FUNCTIONS and not (
+                    builder in ML_FUNCTIONS.values()):  # (those dispatch on blocks themselves)
+                builder = elementwise_ok(builder)
+        else:
+            why = check_call(name, args)
+            if why:
+                raise self.source.fail(why, node)
         return self._checked(builder(*args), node)
 
     # -- result checks -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from ..blocks.formula import BLOCK_FUNCTIONS
 from ..functions import log_sigmoid, logsumexp, relu, sigmoid, softplus
 
 MAX_LENGTH = 10_000  # characters of formula text
@@ -71,6 +72,9 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., sp.Expr]]] = {
     "logsumexp": (1, MAX_LOGSUMEXP_ARGS, logsumexp),
     "Heaviside": (1, 2, sp.Heaviside),
 }
+# the block functions (dot, norm2, softmax) need declared vectors; applied to a block, the
+# one-argument functions act entry by entry (see _builder.Builder._call)
+FUNCTIONS.update(BLOCK_FUNCTIONS)
 
 #: names that mean a constant unless the caller binds the name to a symbol.
 CONSTANTS: dict[str, sp.Expr] = {
