@@ -266,7 +266,7 @@ def _generated(name: str) -> bool:
     return bool(_GENERATED.match(name)) and "__" not in name
 
 
-def _audit_node(node: ast.AST, filename: str) -> None:
+def _audit_node(node: ast.AST, filename: str, modules: frozenset[str]) -> None:
     def refuse(why: str) -> SymcalcError:
         line = getattr(node, "lineno", "?")
         return SymcalcError(f"internal error: generated code {filename} line {line} {why}; "
@@ -276,7 +276,7 @@ def _audit_node(node: ast.AST, filename: str) -> None:
         raise refuse(f"contains a {type(node).__name__} node")
     if isinstance(node, ast.Name):
         ok = _generated(node.id) or (
-            isinstance(node.ctx, ast.Load) and node.id in _MODULES | _BUILTINS | _FLAGS)
+            isinstance(node.ctx, ast.Load) and node.id in modules | _BUILTINS | _FLAGS)
         if not ok:
             raise refuse(f"uses the name {node.id!r}")
     elif isinstance(node, ast.Attribute):
@@ -285,7 +285,7 @@ def _audit_node(node: ast.AST, filename: str) -> None:
             if root.attr.startswith("_"):
                 raise refuse(f"reads the private attribute {root.attr!r}")
             root = root.value
-        if not (isinstance(root, ast.Name) and root.id in _MODULES) and node.attr not in _METHODS:
+        if not (isinstance(root, ast.Name) and root.id in modules) and node.attr not in _METHODS:
             raise refuse(f"reads the attribute {node.attr!r} of something other than a module")
     elif isinstance(node, (ast.FunctionDef, ast.arg)):
         name = node.name if isinstance(node, ast.FunctionDef) else node.arg
@@ -295,12 +295,13 @@ def _audit_node(node: ast.AST, filename: str) -> None:
         raise refuse(f"contains the constant {node.value!r}")
 
 
-def compile_generated(source: str, filename: str) -> Any:
+def compile_generated(source: str, filename: str, modules: Iterable[str] = ()) -> Any:
     """Compile symcalc's generated ``source`` after checking every name and construct in it.
 
     Allowed: function definitions, assignments, loops and expressions whose names are
     generated identifiers (``_p0``, ``_t3``, ...), the modules numpy/scipy/math/numba (public
-    attributes only) and the builtins min/max/abs/range/float/len.
+    attributes only; ``modules`` adds module names such as ``jnp`` or ``torch`` for the
+    exports) and the builtins min/max/abs/range/float/len.
 
     Raises
     ------
@@ -308,6 +309,7 @@ def compile_generated(source: str, filename: str) -> Any:
         When anything else appears (never expected: symbols are renamed before printing).
     """
     tree = ast.parse(source, filename=filename, mode="exec")
+    allowed = _MODULES | frozenset(modules)
     for node in ast.walk(tree):
-        _audit_node(node, filename)
+        _audit_node(node, filename, allowed)
     return compile(tree, filename, "exec")

@@ -14,6 +14,7 @@ import collections
 import itertools
 import linecache
 import math
+import types
 import weakref
 from typing import Any
 
@@ -81,7 +82,10 @@ def exec_source(source: str, tag: str, extra: dict[str, Any] | None = None) -> d
         "_logsumexp": logsumexp,
         **(extra or {}),
     }
-    code = compile_generated(source, filename)  # every name checked before anything runs
+    # every name checked before anything runs (modules given in ``extra``, e.g. the exports'
+    # jnp or torch, may be used like numpy)
+    modules = [k for k, v in (extra or {}).items() if isinstance(v, types.ModuleType)]
+    code = compile_generated(source, filename, modules)
     exec(code, namespace)  # noqa: S102 - our own generated code, audited above
     return namespace
 
