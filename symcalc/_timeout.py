@@ -22,6 +22,7 @@ import pickle
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -133,7 +134,11 @@ def call_with_timeout(
     # the child ends with its parent anyway (see _die_with_parent)
     proc = ctx.Process(target=_child, args=(send, os.getpid(), fn, args, kwargs))
     start = time.perf_counter()
-    proc.start()
+    with warnings.catch_warnings():
+        # JAX (and other threaded libraries) warn at every fork; the child only runs SymPy and
+        # never touches their threads or locks, so the warning would only alarm the user
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        proc.start()
     send.close()
     try:
         if not _wait(recv, max(timeout, 0.0)):

@@ -220,3 +220,27 @@ def test_generated_namespaces_and_linecache_go_with_their_owner():
     del f, g, owners
     gc.collect()
     assert _generated_entries() == before
+
+
+def test_fork_warnings_of_threaded_libraries_do_not_reach_the_user():
+    # JAX registers an at-fork hook that warns on every os.fork(); symcalc's timeout child only
+    # runs SymPy, so the warning is silenced around symcalc's own fork (and nowhere else)
+    import warnings
+
+    armed = []
+
+    def jax_like_hook() -> None:
+        if armed:
+            warnings.warn("os.fork() was called. os.fork() is incompatible with multithreaded "
+                          "code, and JAX is multithreaded", RuntimeWarning, stacklevel=2)
+
+    os.register_at_fork(before=jax_like_hook)
+    armed.append(True)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rep = sc.limit(sp.sin(sp.Symbol("x")) / sp.Symbol("x"), "x", 0, timeout=30)
+    finally:
+        armed.clear()
+    assert rep.symbolic == 1
+    assert not [w for w in caught if "os.fork()" in str(w.message)]
