@@ -29,10 +29,10 @@ def test_version_matches_package_metadata(capsys) -> None:
 
 
 def test_version_has_one_source() -> None:
-    """pyproject.toml reads the version from symcalc/__init__.py (no second copy to drift)."""
+    """pyproject.toml reads the version from symcalc/_version.py (no second copy to drift)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'dynamic = ["version"]' in text
-    assert 'version = { attr = "symcalc.__version__" }' in text
+    assert 'version = { attr = "symcalc._version.__version__" }' in text
 
 
 def test_cli_import_stays_light() -> None:
