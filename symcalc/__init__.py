@@ -251,7 +251,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         roc_auc_score,
         roc_curve,
     )
-    from .optimize import DescentResult, gradient_descent, minimize
+    from .optimize import DescentResult, gradient_descent
+    from .optimize.minimize import minimize  # the function, not the submodule of its name
     from .optimizers import Adam, GradientDescent, Momentum, Nesterov, Optimizer
     from .parsing import parse
     from .plotting import plot_contour, plot_gradient_field, plot_loss_curve, plot_roc

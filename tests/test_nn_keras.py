@@ -302,3 +302,15 @@ def test_bad_keras_arguments():
         model.fit(X, y, validation_data=(X,), verbose=0)
     with pytest.raises(SymcalcError, match="initial_epoch must be >= 0"):
         model.fit(X, y, initial_epoch=-1, verbose=0)
+
+
+def test_gradient_check_warns_for_weights_at_a_relu_kink():
+    # every pre-activation is exactly 0: the ReLU's one-sided slopes differ, finite
+    # differences never settle, so those weights are reported (warned), not compared
+    from symcalc.nn import Dense, Sequential
+
+    model = Sequential([Dense(1, activation="relu", input_dim=2)], seed=0)
+    model.compile(optimizer="sgd", loss="mse")
+    model.set_weights([np.zeros((2, 1)), np.zeros(1)])
+    with pytest.warns(UserWarning, match="3 of 3 weights sit at a kink"):
+        assert model.gradient_check(np.ones((5, 2)), np.ones(5)) == 0.0

@@ -16,6 +16,7 @@ through :func:`symcalc.codegen.compile_elementwise`; see :meth:`Sequential.backp
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from os import PathLike
 from typing import Any
