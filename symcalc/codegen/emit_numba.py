@@ -50,7 +50,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
-from .. import _kernel_cache
+from .._kernel_cache import compile_kernel as _cache_compile, load as _cache_load
 from .._threads import BlockRunner
 from .._validate import check_int
 from ..errors import MissingDependencyError
@@ -517,7 +517,7 @@ def exec_numba_source(source: str) -> dict[str, Any]:
 
     scope = {"math": math, "numpy": np, "scipy": scipy, "numba": numba, "_full": full,
              "_logsumexp": logsumexp, **_HELPERS}
-    return _kernel_cache.load(source, scope, salt=_SALT[0]).__dict__
+    return _cache_load(source, scope, salt=_SALT[0]).__dict__
 
 
 def _signature(ndims: tuple[int, ...]) -> Any:
@@ -538,7 +538,7 @@ def _signature(ndims: tuple[int, ...]) -> Any:
 def compile_kernel(fn: Any, ndims: tuple[int, ...]) -> bool:
     """Compile (or load from the disk cache) a generated kernel for data columns of these
     dimensions (1 per scalar symbol, 2 per vector block, ...); True when it was loaded."""
-    return _kernel_cache.compile_kernel(fn, _signature(ndims))
+    return _cache_compile(fn, _signature(ndims))
 
 
 _RUNNERS: dict[Any, BlockRunner] = {}  # by symcalc.codegen.kernel.Kernel

@@ -26,7 +26,7 @@ import numpy as np
 from .._validate import as_float_array, as_rng, check_int, describe
 from ..errors import ShapeError, SymcalcError
 from ..optimizers import Optimizer, get_optimizer
-from . import training
+from .training import check_sample_weight, fit as _fit
 from .callbacks import Callback, History
 from .layers import Dense, Input
 from .losses import CategoricalCrossentropy, LossFunction, LossLike, get_loss
@@ -377,7 +377,7 @@ class Sequential:
         """
         self._require_compiled("evaluate")
         X, y = self._check_xy(X, y)
-        w = training.check_sample_weight(sample_weight, len(X))
+        w = check_sample_weight(sample_weight, len(X))
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", minimum=1)
         logs = self._evaluate_logs(X, y, w, batch_size=batch_size)
@@ -500,7 +500,7 @@ class Sequential:
             ``epoch``, ``params``. A KeyboardInterrupt stops training, keeps the weights of
             the best epoch so far and sets ``history.interrupted``.
         """
-        return training.fit(
+        return _fit(
             self, X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_data=validation_data, validation_split=validation_split,
             callbacks=callbacks, verbose=verbose, seed=seed, class_weight=class_weight,

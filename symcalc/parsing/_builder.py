@@ -13,7 +13,6 @@ import sympy as sp
 from .._validate import describe
 from ..blocks.formula import BLOCK_FUNCTIONS, block_power, combine, elementwise_ok, has_block
 from ..functions import ML_FUNCTIONS
-from . import _tables
 from ._bounds import check_call, check_power, exact_bits, exact_parts
 from ._syntax import ADDITIVE, BINOPS, MULTIPLICATIVE, OP_NAMES, REFUSED
 from ._tables import (
@@ -27,6 +26,7 @@ from ._tables import (
     MAX_LITERAL_DIGITS,
     MAX_MINMAX_ARGS,
     MAX_ROOT_BASE_DIGITS,
+    TIME_BUDGET,
 )
 from ._text import Source
 
@@ -37,12 +37,12 @@ class Builder:
     def __init__(self, source: Source, bound: dict[str, sp.Symbol]) -> None:
         self.source = source
         self.bound = bound
-        self.deadline = time.perf_counter() + _tables.TIME_BUDGET
+        self.deadline = time.perf_counter() + TIME_BUDGET
 
     def _tick(self, node: ast.AST) -> None:
         if time.perf_counter() > self.deadline:
             raise self.source.fail(
-                f"the formula is too complex: SymPy needed more than {_tables.TIME_BUDGET} s to "
+                f"the formula is too complex: SymPy needed more than {TIME_BUDGET} s to "
                 "build it (build very large or deeply nested expressions with SymPy directly); "
                 "stopped",
                 node,
