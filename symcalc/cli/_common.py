@@ -38,8 +38,6 @@ def read_csv_columns(
         few cells, or extra non-empty cells), non-numeric or non-finite cells (the message
         names the file line and column).
     """
-    import numpy as np
-
     path = Path(path)
     try:
         exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()

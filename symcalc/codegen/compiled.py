@@ -34,7 +34,6 @@ from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
-import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 from .._compile_time import CompileTime
@@ -50,7 +49,6 @@ from .emit_numpy import NumpyEmitter
 from .execution import overflow_error, own
 from .ir import Program
 from .kernel import Kernel, sum_chunks
-from .stable import stabilize
 from .stable import stabilize
 
 __all__ = ["CompiledLoss", "compile_loss", "setup", "BACKENDS", "DEFAULT_CHUNK_ROWS"]
