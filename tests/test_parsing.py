@@ -361,11 +361,13 @@ HOSTILE = [
 
 @pytest.mark.parametrize("text", HOSTILE, ids=[repr(t[:20]) for t in HOSTILE])
 def test_hostile_inputs_return_fast(text):
-    start = time.process_time()
+    # CPU time of this thread only (process_time also counts other threads, e.g. BLAS workers
+    # left spinning by earlier tests); the parser's own budget is 0.5 s, a hang would be minutes
+    start = time.thread_time()
     try:
         result = parse(text)
     except ParseError:
         pass
     else:
         assert isinstance(result, sp.Expr)
-    assert time.process_time() - start < 1.0
+    assert time.thread_time() - start < 2.0

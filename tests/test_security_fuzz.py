@@ -44,8 +44,9 @@ def canary(tmp_path_factory) -> Path:
 def _attempt(text: str, canary: Path) -> None:
     """Parse one hostile text and check the three promises."""
     text = text.replace(CANARY_TOKEN, str(canary.resolve()))
-    # CPU time of this process: other load on the machine must not fail the bound
-    start = time.process_time()
+    # CPU time of this thread: other load on the machine (and other threads of this process,
+    # e.g. BLAS workers) must not fail the bound; the parser's own budget is 0.5 s
+    start = time.thread_time()
     try:
         result = parse(text)
     except SymcalcError:
@@ -53,10 +54,10 @@ def _attempt(text: str, canary: Path) -> None:
     else:
         assert isinstance(result, sp.Expr), f"{text!r} gave {type(result).__name__}"
         TRIED["accepted"] += 1
-    elapsed = time.process_time() - start
+    elapsed = time.thread_time() - start
     TRIED["inputs"] += 1
     assert not canary.exists(), f"{text[:200]!r} created the canary file"
-    assert elapsed < 1.0, f"{text[:200]!r} took {elapsed:.2f} s"
+    assert elapsed < 2.0, f"{text[:200]!r} took {elapsed:.2f} s"
 
 
 # --------------------------------------------------------------------------------------------
