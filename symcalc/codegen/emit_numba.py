@@ -7,7 +7,8 @@ subexpression of one row in registers and adds the row's value, gradient (and He
 triangle) into per-block scalar accumulators: one pass over the data, no temporaries.
 
 Each kernel sums blocks ``b0 .. b1-1`` of ``block_rows`` rows into its own rows of a
-``(blocks, outputs)`` array and returns the terms that do not depend on the rows; it is
+``(blocks + 1, outputs)`` array, and the call whose range starts at block 0 writes the terms
+that do not depend on the rows into its last row (a kernel allocates nothing); it is
 compiled serial (``nogil=True``: a quarter of the compile time of a ``parallel=True`` loop)
 and :class:`symcalc._threads.BlockRunner` spreads the blocks over threads when a call is big
 enough to gain from it. Blocks and their order are fixed, so results do not depend on the
@@ -34,8 +35,9 @@ symbol renamed: the legend comment says which is which)::
                 ...
             _parts[_k, 0] = _s0
             ...
-        _c = numpy.zeros(3)
-        return _c
+        if _b0 == 0:
+            _last = len(_parts) - 1
+            ...
 """
 
 from __future__ import annotations
@@ -310,9 +312,10 @@ def _emit_kernel(
         lines += [f"            {a} += {pr.doprint(d)}" for a, (_, d) in zip(acc, rowwise)]
         if len(rowwise) <= _REGISTER_SUMS:
             lines += [f"        _parts[_k, {j}] = {a}" for a, (j, _) in zip(acc, rowwise)]
-    lines.append(f"    _c = numpy.zeros({len(outputs)})")  # the terms without rows
-    lines += [f"    _c[{j}] = _n * ({pr.doprint(c)})" for j, (_, c) in enumerate(parts) if c != 0]
-    lines.append("    return _c")
+    const = [(j, c) for j, (_, c) in enumerate(parts) if c != 0]
+    if const:  # the terms without rows: into the last row of _parts, by the first range only
+        lines += ["    if _b0 == 0:", "        _last = len(_parts) - 1"]
+        lines += [f"        _parts[_last, {j}] = _n * ({pr.doprint(c)})" for j, c in const]
     return "\n".join(lines)
 
 
@@ -484,11 +487,12 @@ def _emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) ->
         if d != 0:
             lines += [f"        _parts[_k, {at}] += _s{k}{factor}" for at, factor in targets[k]]
     lines += loop.store(adj)
-    lines.append(f"    _c = numpy.zeros({prog.result_size(min(order, 1))})")  # the terms without rows
-    for k, (_, c) in enumerate(parts):
-        if c != 0:
-            lines += [f"    _c[{at}] += _n * ({pr.doprint(c)}){factor}" for at, factor in targets[k]]
-    lines.append("    return _c")
+    const = [(k, c) for k, (_, c) in enumerate(parts) if c != 0]
+    if const:  # the terms without rows: into the last row of _parts, by the first range only
+        lines += ["    if _b0 == 0:", "        _last = len(_parts) - 1"]
+        for k, c in const:
+            lines += [f"        _parts[_last, {at}] += _n * ({pr.doprint(c)}){factor}"
+                      for at, factor in targets[k]]
     return "\n".join(line for line in lines if line)
 
 
@@ -532,7 +536,7 @@ def _signature(ndims: tuple[int, ...]) -> Any:
     else:
         cols = numba.types.Tuple(kinds)
     intp = numba.types.intp
-    return arr(arr, cols, intp, intp, intp, numba.types.float64[:, ::1])
+    return numba.types.none(arr, cols, intp, intp, intp, numba.types.float64[:, ::1])
 
 
 def compile_kernel(fn: Any, ndims: tuple[int, ...]) -> bool:
