@@ -13,7 +13,8 @@ compiled serial (``nogil=True``: a quarter of the compile time of a ``parallel=T
 and :class:`symcalc._threads.BlockRunner` spreads the blocks over threads when a call is big
 enough to gain from it. Blocks and their order are fixed, so results do not depend on the
 thread count. The generated module is cached on disk (:mod:`symcalc._kernel_cache`): a second
-process loads the machine code instead of compiling it.
+process loads the machine code instead of compiling it, linked as a plain C entry point when
+the kernel allocates nothing (:mod:`symcalc._native`), else through numba's own cache.
 
 Generated code (``f.source``) for ``log(1 + exp(-y*(w*x + b)))``, value+gradient (every
 symbol renamed: the legend comment says which is which)::
@@ -52,6 +53,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
+from .. import _native
 from .._kernel_cache import compile_kernel as _cache_compile, load as _cache_load
 from .._threads import BlockRunner
 from .._validate import check_int
@@ -80,11 +82,14 @@ DEFAULT_BLOCK_ROWS = 4096
 _REGISTER_SUMS = 256
 #: ``contract`` only (fused multiply-adds: one rounding where there were two); no flag that
 #: assumes away NaN, inf or reorders sums.
-_JIT = '@numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy")'
+#: ``inline="always"``: a kernel (and the helpers it calls) is inlined into the C entry point of
+#: :mod:`symcalc._native`, so the entry has no call whose error status it must propagate.
+_JIT = ('@numba.njit(nogil=True, fastmath={"contract"}, cache=_CACHE, error_model="numpy", '
+        'inline="always")')
 
 
 # ------------------------------------------------------------------------------- scalar helpers
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _expit(u: float) -> float:
     if u >= 0.0:
         return 1.0 / (1.0 + math.exp(-u))
@@ -92,14 +97,14 @@ def _expit(u: float) -> float:
     return e / (1.0 + e)
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _softplus(u: float) -> float:  # log(1 + exp(u)) = max(u, 0) + log1p(exp(-|u|))
     if u != u:
         return u
     return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _logaddexp(a: float, b: float) -> float:  # log(exp(a) + exp(b)) without overflow
     if a == b:  # also +-inf: no inf - inf
         return a + math.log(2.0)
@@ -107,17 +112,17 @@ def _logaddexp(a: float, b: float) -> float:  # log(exp(a) + exp(b)) without ove
     return m + math.log1p(math.exp(-abs(a - b)))
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _maximum(a: float, b: float) -> float:  # NaN-propagating, like numpy.maximum
     return a if (a >= b or a != a) else b
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _minimum(a: float, b: float) -> float:
     return a if (a <= b or a != a) else b
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _sign(u: float) -> float:
     if u > 0.0:
         return 1.0
@@ -126,7 +131,7 @@ def _sign(u: float) -> float:
     return u  # 0.0 or NaN
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _heaviside(u: float, at_zero: float) -> float:
     if u > 0.0:
         return 1.0
@@ -135,13 +140,13 @@ def _heaviside(u: float, at_zero: float) -> float:
     return at_zero if u == 0.0 else u
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _expit_e(u: float, e: float, r: float) -> float:
     """expit(u) given e = exp(-|u|) and r = 1/(1 + e) (branch-free select)."""
     return (1.0 if u >= 0.0 else e) * r
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(error_model="numpy", inline="always")
 def _softplus_e(u: float, e: float, w: float, r: float) -> float:
     """log(1 + exp(u)) = max(u, 0) + log1p(e), given e = exp(-|u|), w = 1 + e, r = 1/w.
 
@@ -540,11 +545,24 @@ def _signature(ndims: tuple[int, ...]) -> Any:
 
 
 def compile_kernel(fn: Any, ndims: tuple[int, ...]) -> bool:
-    """Compile (or load from the disk cache) a generated kernel for data columns of these
-    dimensions (1 per scalar symbol, 2 per vector block, ...); True when it was loaded."""
-    return _cache_compile(fn, _signature(ndims))
+    """Make kernel ``fn`` callable for data columns of these dimensions (1 per scalar symbol,
+    2 per vector block, ...); True when it came from the disk cache. Its machine code is
+    linked from the cache without numba's compiler where it can be (:mod:`symcalc._native`),
+    else loaded from numba's own cache or compiled."""
+    key = (fn, ndims)
+    if key not in _ENTRIES:
+        native = _native.load(fn, ndims)
+        if native is not None:
+            _ENTRIES[key] = (native, True)
+        elif (native := _native.build(fn, ndims)) is not None:
+            _ENTRIES[key] = (native, False)
+        else:
+            _ENTRIES[key] = (fn, _cache_compile(fn, _signature(ndims)))
+    return _ENTRIES[key][1]
 
 
+#: (kernel, ndims) -> (what to call: its native entry or the numba dispatcher, from the cache)
+_ENTRIES: dict[tuple[Any, tuple[int, ...]], tuple[Any, bool]] = {}
 _RUNNERS: dict[Any, BlockRunner] = {}  # by symcalc.codegen.kernel.Kernel
 
 
@@ -554,9 +572,10 @@ def run_kernel(kernel: Any, theta: np.ndarray, cols: tuple[np.ndarray, ...], n: 
     runner = _RUNNERS.get(kernel)
     cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
     if runner is None:  # first use in this process (e.g. on a Dask worker): compile or load
-        fn = kernel.function()
-        compile_kernel(fn, tuple(c.ndim for c in cols))
-        runner = _RUNNERS[kernel] = BlockRunner(fn, kernel.outputs, kernel.rows, kernel.threads)
+        fn, ndims = kernel.function(), tuple(c.ndim for c in cols)
+        compile_kernel(fn, ndims)
+        runner = _RUNNERS[kernel] = BlockRunner(_ENTRIES[fn, ndims][0], kernel.outputs,
+                                                kernel.rows, kernel.threads)
     return runner(np.ascontiguousarray(theta, dtype=np.float64), cols, n)
 
 
