@@ -32,6 +32,7 @@ import os
 import struct
 import sys
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,7 @@ class NativeKernel:
         proto = ctypes.CFUNCTYPE(None, _PTR, _INT, _PTR, _PTR, _INT, _INT, _INT, _PTR, _INT, _INT)
         self._call = proto(address)
         self._keep = keep  # the numba cfunc that owns the code, when compiled here
-        self._cols: tuple[np.ndarray, ...] = ()
-        self._tables: tuple[np.ndarray, np.ndarray, int, int] | None = None
-        self._rows = 0
+        self._tables: tuple[Any, ...] | None = None
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int, b0: int, b1: int,
                  parts: np.ndarray) -> None:
@@ -85,26 +84,33 @@ class NativeKernel:
         _check(parts, 2, "parts")
         if not 0 <= b0 <= b1 < parts.shape[0]:
             raise ValueError(f"blocks {b0}..{b1} outside the {parts.shape[0] - 1} of parts")
-        tables = self._tables
-        if (tables is None or len(cols) != len(self._cols)
-                or not all(a is b for a, b in zip(cols, self._cols))):
+        tables = self._tables  # one read: threads may swap in another table meanwhile
+        if tables is None or not _same(cols, tables[0]):
             tables = self._tables = self._describe(tuple(cols))
-            self._cols = tuple(cols)
-        pointers, extents, pointers_at, extents_at = tables
-        if n > self._rows and self._cols:
-            raise ValueError(f"n = {n} is more than the {self._rows} rows of the data columns")
+        _, pointers_at, extents_at, rows, _keep = tables
+        if n > rows:
+            raise ValueError(f"n = {n} is more than the {rows} rows of the data columns")
         self._call(theta.ctypes.data, theta.shape[0], pointers_at, extents_at, n, b0, b1,
                    parts.ctypes.data, parts.shape[0], parts.shape[1])
 
-    def _describe(self, cols: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    def _describe(self, cols: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
+        """(weak references to the columns, the address of their pointer table, of their extents table, their
+        rows, the tables themselves): built once per set of column arrays."""
         if len(cols) != len(self.ndims):
             raise ValueError(f"expected {len(self.ndims)} data columns, got {len(cols)}")
         for c, nd in zip(cols, self.ndims):
             _check(c, nd, "a data column")
-        self._rows = min((c.shape[0] for c in cols), default=0)
+        rows = min((c.shape[0] for c in cols), default=np.iinfo(np.intp).max)
         pointers = np.array([c.ctypes.data for c in cols] or [0], dtype=np.uintp)
         extents = np.array([e for c in cols for e in c.shape[1:]] or [0], dtype=np.intp)
-        return pointers, extents, pointers.ctypes.data, extents.ctypes.data
+        known = tuple(weakref.ref(c) for c in cols)  # the data stays the caller's to free
+        return known, pointers.ctypes.data, extents.ctypes.data, rows, (pointers, extents)
+
+
+def _same(cols: Sequence[np.ndarray], known: tuple[Any, ...]) -> bool:
+    """Whether ``cols`` are the very arrays the table was built for (a freed array's weak
+    reference is dead, so memory reused at the same address never matches)."""
+    return len(cols) == len(known) and all(r() is a for a, r in zip(cols, known))
 
 
 def _check(a: np.ndarray, ndim: int, what: str) -> None:

@@ -235,3 +235,20 @@ def test_elf_reader_refuses_what_is_not_an_elf_object():
     assert _native._undefined_symbols(b"") is None
     assert _native._undefined_symbols(b"\x7fELF" + b"\0" * 10) is None
     assert _native._undefined_symbols(b"#!/bin/sh\n" * 20) is None
+
+
+def test_a_native_entry_does_not_keep_the_callers_data_alive(cache):
+    import gc
+    import weakref
+
+    f = _compile()
+    prepared = f.prepare({k: v.copy() for k, v in DATA.items()})
+    v, _ = f.value_and_grad(THETA, prepared)
+    column = weakref.ref(prepared.columns[0])
+    del prepared
+    gc.collect()
+    assert column() is None
+    # ... and new data at possibly the same addresses gives its own answer
+    again = f.value_and_grad(THETA, {k: v.copy() for k, v in DATA.items()})[0]
+    half = f.value_and_grad(THETA, {k: v[:4500].copy() for k, v in DATA.items()})[0]
+    assert again == v and half != v
