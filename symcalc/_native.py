@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
 import os
 import struct
 import sys
@@ -163,6 +164,27 @@ def _path(fn: Any, ndims: tuple[int, ...]) -> Path | None:
 def load(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
     """The cached entry of kernel ``fn`` (a numba dispatcher from the kernel cache) for data of
     ``ndims``, linked without numba's compiler; None when there is none that can be trusted."""
+    return _guarded(_load, fn, ndims)
+
+
+def build(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
+    """Compile kernel ``fn``'s entry with numba and store its object code in the cache;
+    None (numba's own path) when it cannot be kept or calls something outside the list."""
+    return _guarded(_build, fn, ndims)
+
+
+def _guarded(step: Any, fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
+    """``step``, or None when it fails: the entry point leans on numba and llvmlite internals
+    (object code, helper symbols) that another version may lack; numba's path always works."""
+    try:
+        return step(fn, ndims)
+    except Exception as exc:  # noqa: BLE001 - any failure means: use numba's own path
+        logging.getLogger("symcalc").debug("native kernel entry unavailable (%s: %s); using "
+                                           "numba's path", type(exc).__name__, exc)
+        return None
+
+
+def _load(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
     path = _path(fn, ndims)
     if path is None:
         return None
@@ -179,9 +201,7 @@ def load(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
     return None if address is None else NativeKernel(address, ndims)
 
 
-def build(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
-    """Compile kernel ``fn``'s entry with numba and store its object code in the cache;
-    None (numba's own path) when it cannot be kept or calls something outside the list."""
+def _build(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
     path = _path(fn, ndims)
     if path is None or _allocates(fn):
         return None

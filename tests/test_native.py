@@ -252,3 +252,19 @@ def test_a_native_entry_does_not_keep_the_callers_data_alive(cache):
     again = f.value_and_grad(THETA, {k: v.copy() for k, v in DATA.items()})[0]
     half = f.value_and_grad(THETA, {k: v[:4500].copy() for k, v in DATA.items()})[0]
     assert again == v and half != v
+
+
+def test_a_failure_inside_the_entry_machinery_falls_back_to_numba(cache, monkeypatch):
+    def broken(*args):
+        raise AttributeError("module 'numba._helperlib' has no attribute 'c_helpers'")
+
+    _compile()  # an entry on disk ...
+    monkeypatch.setattr(_native, "_get_engine", broken)  # ... that this process cannot link
+    monkeypatch.setattr(_native, "_loaded", {})
+    f = _compile()
+    assert f.compile_time.from_cache == frozenset()  # compiled again instead
+    _assert_matches_numpy(f)
+    monkeypatch.setattr(_native, "_wrapper_source", broken)  # and no entry can be built
+    f = _compile()
+    assert _entry_kinds() == {"CPUDispatcher"}
+    _assert_matches_numpy(f)
