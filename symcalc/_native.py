@@ -3,7 +3,8 @@
 numba loads a cached kernel quickly, but before the first one it initializes its whole
 compiler (every typing and lowering registry; this also imports ``scipy.linalg``): 0.5 to
 0.75 s on the benchmark machine for any cached function, symcalc's or not. For kernels that
-allocate nothing (every fused kernel of a loss of scalar symbols), symcalc avoids that:
+allocate nothing (every fused kernel symcalc generates: block sums go straight into their row
+of ``parts``), symcalc avoids that:
 
 1. The first process compiles a C-callable entry point with numba (``numba.cfunc``): pointer
    and length arguments, which it turns into the arrays the kernel expects and calls it
@@ -20,7 +21,7 @@ calls; a file whose hash does not match (truncated, edited) is deleted and rebui
 symbols are limited to a fixed list (numba's GIL helpers, the array destructor reached only
 by arrays numba allocated, which these kernels never do, Python's error functions and the C
 math library), and each must resolve in the loading process before anything is linked: a
-kernel needing anything else (a block kernel's scratch arrays allocate) keeps numba's path.
+kernel needing anything else (an array allocation, a raised exception) keeps numba's path.
 Linux (ELF) only; elsewhere every kernel keeps numba's path.
 """
 

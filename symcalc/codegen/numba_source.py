@@ -203,24 +203,20 @@ def _block_prologue(prog: Program, pr: _ScalarPrinter) -> list[str]:
             lines.append(f"    {pk.symbol.name} = _theta[{pk.block.where.start + pk.index}]")
     for c in prog.constants:
         a, b = (x.flat for x in (c.blocks[0], c.blocks[-1]))
-        if c.kind == "dot":
-            lines.append(f"    {c.symbol.name} = numpy.dot({a}, {b})")
-        elif c.kind == "sum":
-            lines.append(f"    {c.symbol.name} = numpy.sum({a})")
+        size, name = c.blocks[0].size, c.symbol.name
+        if c.kind in ("dot", "sum"):  # loops, not numpy.dot/sum: the kernel calls no BLAS
+            term = f"{a}[_j] * {b}[_j]" if c.kind == "dot" else f"{a}[_j]"
+            lines += [f"    {name} = 0.0", f"    for _j in range({size}):", f"        {name} += {term}"]
         else:
-            lines += _entrywise(c.symbol.name, c.f, c.blocks[0], pr, total=True)
+            lines += _entrywise(name, c.f, c.blocks[0], pr)
     return lines
 
 
-def _entrywise(name: str, f: sp.Lambda, block: Any, pr: _ScalarPrinter, *,
-               total: bool) -> list[str]:
-    """``name = sum(f(P))`` (``total``) or ``name = f(P)`` entry by entry, as a loop over the
-    block's flat entries (scalar code per entry)."""
-    var = f.variables[0]
-    body = pr.doprint(f.expr.xreplace({var: sp.Symbol("_v")}))
-    head = f"    {name} = 0.0" if total else f"    {name} = numpy.empty({block.size})"
-    step = f"        {name} += {body}" if total else f"        {name}[_j] = {body}"
-    return [head, f"    for _j in range({block.size}):", f"        _v = {block.flat}[_j]", step]
+def _entrywise(name: str, f: sp.Lambda, block: Any, pr: _ScalarPrinter) -> list[str]:
+    """``name = sum(f(P))`` entry by entry, as a loop over the block's flat entries."""
+    body = pr.doprint(f.expr.xreplace({f.variables[0]: sp.Symbol("_v")}))
+    return [f"    {name} = 0.0", f"    for _j in range({block.size}):",
+            f"        _v = {block.flat}[_j]", f"        {name} += {body}"]
 
 
 #: Unroll the maps and adjoints (row entries and accumulators in registers) up to this width
@@ -285,19 +281,22 @@ class _BlockLoop:
         return lines
 
     def start(self) -> list[str]:
+        """Zeroed accumulators (unrolled), else the block's own row of ``_parts`` (a view:
+        the kernel allocates nothing) that the adjoint products are added into."""
         if not self.total:
             return []
         if self.unrolled:
             return [f"        _a{i} = 0.0" for i in range(self.total)]
-        return [f"        _acc = numpy.zeros({self.total})"]
+        return ["        _row = _parts[_k]"]
 
     def accumulate(self, o: Any, coef: str) -> list[str]:
         m = o.dirs[0][1]
         c, off, n = self.col[id(m.data)], self.offsets[id(o)], self.width[id(m)]
         if self.unrolled:
             return [f"_r = {coef}"] + [f"_a{off + j} += _r * _xe{c}_{j}" for j in range(n)]
-        return [f"_r = {coef}", f"for _j in range({n}):",
-                f"    _acc[{off} + _j] += _r * _col{c}[_i, _j]"]
+        sl = m.slots(o.dirs[0][2])
+        at = f"{1 + sl.start} + _j" if (sl.step or 1) == 1 else f"{1 + sl.start} + _j * {sl.step}"
+        return [f"_r = {coef}", f"for _j in range({n}):", f"    _row[{at}] += _r * _col{c}[_i, _j]"]
 
     def store(self, adj: list[Any]) -> list[str]:
         """Add the block's adjoint sums into its row of ``_parts``, at the map's theta slots."""
@@ -306,13 +305,9 @@ class _BlockLoop:
             m, k = o.dirs[0][1], o.dirs[0][2]
             sl, off, n = m.slots(k), self.offsets[id(o)], self.width[id(m)]
             step = sl.step or 1
-            if self.unrolled:
+            if self.unrolled:  # (else they were added into the row as they came)
                 lines += [f"        _parts[_k, {1 + sl.start + j * step}] += _a{off + j}"
                           for j in range(n)]
-            else:
-                tail = "" if step == 1 else f":{step}"
-                lines.append(f"        _parts[_k, {1 + sl.start}:{1 + sl.stop}{tail}] += "
-                             f"_acc[{off}:{off + n}]")
         return lines
 
 
@@ -334,16 +329,14 @@ def emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) -> 
     lines = [_JIT, f"def {name}(_theta, _cols, _n, _b0, _b1, _parts):"]
     lines += _block_prologue(prog, pr) + loop.hoisted()
     lines += [f"    {s.name} = {pr.doprint(r)}" for s, r in needed if s not in dep]
-    targets: list[list[tuple[str, str]]] = []  # per sum: (index expression, factor) pairs
+    targets: list[list[tuple[Any, str, str]]] = []  # per sum: see _add_into
     for k, o in enumerate(sums):
         if o.kind == "value":
-            targets.append([("0", "")])
+            targets.append([(0, "", "")])
         elif o.dirs[0][0] == "slot":
-            targets.append([(str(1 + o.dirs[0][1]), "")])
+            targets.append([(1 + o.dirs[0][1], "", "")])
         else:  # a row constant s(P): its row sum times ds/dP, a vector of theta only
-            pre, vecs = _const_gradient(o.dirs[0][1], pr, f"_dv{k}")
-            lines += pre
-            targets.append([(f"{1 + sl.start}:{1 + sl.stop}", f" * {vec}") for sl, vec in vecs])
+            targets.append(_const_gradient(o.dirs[0][1], pr))
     lines += [
         "    for _k in range(_b0, _b1):",
         f"        _lo = _k * {block_rows}",
@@ -359,25 +352,43 @@ def emit_block_kernel(name: str, prog: Program, order: int, block_rows: int) -> 
         lines += [f"            {t}" for t in loop.accumulate(o, pr.doprint(e))]
     for k, (d, _) in enumerate(parts):
         if d != 0:
-            lines += [f"        _parts[_k, {at}] += _s{k}{factor}" for at, factor in targets[k]]
+            lines += _add_into("_k", f"_s{k}", targets[k], "        ")
     lines += loop.store(adj)
     const = [(k, c) for k, (_, c) in enumerate(parts) if c != 0]
     if const:  # the terms without rows: into the last row of _parts, by the first range only
         lines += ["    if _b0 == 0:", "        _last = len(_parts) - 1"]
         for k, c in const:
-            lines += [f"        _parts[_last, {at}] += _n * ({pr.doprint(c)}){factor}"
-                      for at, factor in targets[k]]
+            lines += _add_into("_last", f"_n * ({pr.doprint(c)})", targets[k], "        ")
     return "\n".join(line for line in lines if line)
 
 
-def _const_gradient(c: Any, pr: _ScalarPrinter, name: str) -> tuple[list[str], list[tuple]]:
-    """ds/dP of a row constant ``s`` as (prologue lines, [(theta slice, vector code)])."""
+def _add_into(row: str, scale: str, targets: list[tuple[Any, str, str]], indent: str
+              ) -> list[str]:
+    """``_parts[row, at] += scale`` for an output index ``at``; for a theta slice ``at``, entry
+    by entry ``_parts[row, start + _j] += scale * (entry)`` (no temporary array), with
+    ``_v = flat[_j]`` first when a block's ``flat`` is named (the entry is written in ``_v``)."""
+    lines = []
+    for at, entry, flat in targets:
+        if isinstance(at, int):
+            lines.append(f"{indent}_parts[{row}, {at}] += {scale}")
+            continue
+        lines += [f"{indent}_g = {scale}", f"{indent}for _j in range({at.stop - at.start}):"]
+        if flat:
+            lines.append(f"{indent}    _v = {flat}[_j]")
+        lines.append(f"{indent}    _parts[{row}, {1 + at.start} + _j] += _g * ({entry})")
+    return lines
+
+
+def _const_gradient(c: Any, pr: _ScalarPrinter) -> list[tuple[slice, str, str]]:
+    """ds/dP of a row constant ``s``: [(theta slice, code of entry ``_j``, block flat)] (see
+    :func:`_add_into`)."""
     flats = [b.flat for b in c.blocks]
     sls = [b.where for b in c.blocks]
     if c.kind == "dot" and c.blocks[0] == c.blocks[-1]:
-        return [f"    {name} = 2.0 * {flats[0]}"], [(sls[0], name)]
+        return [(sls[0], f"2.0 * {flats[0]}[_j]", "")]
     if c.kind == "dot":
-        return [], [(sls[0], flats[1]), (sls[1], flats[0])]
+        return [(sls[0], f"{flats[1]}[_j]", ""), (sls[1], f"{flats[0]}[_j]", "")]
     if c.kind == "sum":
-        return [], [(sls[0], "1.0")]
-    return _entrywise(name, c.df, c.blocks[0], pr, total=False), [(sls[0], name)]
+        return [(sls[0], "1.0", "")]
+    body = pr.doprint(c.df.expr.xreplace({c.df.variables[0]: sp.Symbol("_v")}))
+    return [(sls[0], body, flats[0])]
