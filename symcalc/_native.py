@@ -46,8 +46,8 @@ from ._safety import compile_generated
 
 __all__ = ["NativeKernel", "load", "build", "enabled"]
 
-_LAYOUT = "native-v1"  # bump when the entry's arguments or the header change
-_MAGIC = b"symcalc native kernel v1\n"
+_LAYOUT = "native-v2"  # bump when the entry's arguments or the header change
+_MAGIC = b"symcalc native kernel v2\n"
 #: numba helpers an entry may call: the GIL around reporting an error (never taken: the
 #: kernels use numba's "numpy" error model) and the destructor call of a numba-allocated
 #: array's release (unreachable: every array here wraps memory the caller owns).
@@ -122,15 +122,15 @@ def _check(a: np.ndarray, ndim: int, what: str) -> None:
 
 
 # ------------------------------------------------------------------------------ the entry point
-def _wrapper_source(ndims: tuple[int, ...]) -> str:
-    """``_entry(theta*, len, cols**, extents*, n, b0, b1, parts*, rows, outputs)``."""
+def _wrapper_source(ndims: tuple[int, ...], name: str) -> str:
+    """``name(theta*, len, cols**, extents*, n, b0, b1, parts*, rows, outputs)``."""
     cols, at = [], 0
     for i, nd in enumerate(ndims):
         shape = ["_n"] + [f"_ep[{at + j}]" for j in range(nd - 1)]
         at += nd - 1
         cols.append(f"numba.carray(_cp[{i}], ({', '.join(shape)},))")
     tup = "(" + "".join(f"{c}, " for c in cols) + ")"
-    return ("def _entry(_tp, _tn, _cp, _ep, _n, _b0, _b1, _pp, _pr, _pc):\n"
+    return (f"def {name}(_tp, _tn, _cp, _ep, _n, _b0, _b1, _pp, _pr, _pc):\n"
             f"    _kernel(numba.carray(_tp, (_tn,)), {tup}, _n, _b0, _b1, "
             "numba.carray(_pp, (_pr, _pc)))\n")
 
@@ -198,6 +198,9 @@ def _load(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
         path.unlink(missing_ok=True)
         return None
     symbol, externals, obj = parsed
+    if path.stem[len("n_"):] not in symbol:  # an entry must be named after its own kernel
+        path.unlink(missing_ok=True)
+        return None
     address = _link(symbol, externals, obj)
     return None if address is None else NativeKernel(address, ndims)
 
@@ -208,17 +211,21 @@ def _build(fn: Any, ndims: tuple[int, ...]) -> NativeKernel | None:
         return None
     import numba
 
-    namespace = {"numba": numba, "_kernel": fn}
-    text = _wrapper_source(ndims)
-    exec(compile_generated(text, f"<symcalc-native-entry-{path.stem}>"), namespace)  # noqa: S102
+    # The entry's symbol must name this kernel alone: numba's mangled names carry a counter
+    # that restarts in every process, so two kernels' entries would otherwise share a name.
+    key = path.stem[len("n_"):]
+    name = f"_entry_{key}"
+    namespace = {"numba": numba, "_kernel": fn, "__name__": f"_symcalc_native_{key}"}
+    text = _wrapper_source(ndims, name)
+    exec(compile_generated(text, f"<symcalc-native-entry-{key}>"), namespace)  # noqa: S102
     entry = numba.cfunc(_signature(ndims), error_model="numpy", fastmath={"contract"}
-                        )(namespace["_entry"])
+                        )(namespace[name])
     _, kind, data = entry._library.serialize_using_object_code()
     obj = data[0] if kind == "object" else b""
     externals = _undefined_symbols(obj)
-    if externals is None or not all(_allowed(s) for s in externals):
-        return None
     symbol = entry.native_name
+    if externals is None or not all(_allowed(s) for s in externals) or key not in symbol:
+        return None
     header = b"".join([_MAGIC, hashlib.sha256(obj).hexdigest().encode(), b"\n",
                        symbol.encode(), b"\n", " ".join(sorted(externals)).encode(), b"\n"])
     write_atomic(path, header + obj)

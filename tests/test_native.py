@@ -284,3 +284,34 @@ def test_a_failure_inside_the_entry_machinery_falls_back_to_numba(cache, monkeyp
     f = _compile()
     assert _entry_kinds() == {"CPUDispatcher"}
     _assert_matches_numpy(f)
+
+
+PAIR = r"""
+import json, sys
+import sympy as sp, symcalc as sc
+w, x = sp.symbols("w x")
+out = {}
+for name in sys.argv[1:]:  # (w x - 1)^2 and (w x + 1)^2: kernels of the same shape
+    sign = -1 if name == "minus" else 1
+    f = sc.Loss((w * x + sign) ** 2, params=[w], data=[x]).compile(backend="numba")
+    out[name] = f.value([2.0], {"x": [1.0, 3.0]})
+print(json.dumps(out))
+"""
+
+
+def test_entries_of_kernels_built_in_different_processes_never_share_a_name(cache):
+    # each child's first entry gets numba's first counter value; the third process links both
+    env = {**os.environ, "SYMCALC_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    env.pop("SYMCALC_NATIVE", None)
+
+    def run(*names):
+        out = subprocess.run([sys.executable, "-c", PAIR, *names], env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    run("minus"), run("plus")
+    both = run("minus", "plus")  # mean of (2x - 1)^2 and (2x + 1)^2 over x = 1, 3
+    assert both == {"minus": pytest.approx((1 + 25) / 2), "plus": pytest.approx((9 + 49) / 2)}
+    symbols = {_native._parse(p.read_bytes())[0] for p in _objects(cache)}
+    assert len(symbols) == len(_objects(cache)) == 4  # value and value_and_grad of each
