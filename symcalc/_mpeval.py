@@ -42,8 +42,10 @@ class Overflow(ArithmeticError):
 _MAX_EXP = 10**24  # largest |argument| of exp-like functions (result exponent ~ 1.4e24 bits)
 _MAX_TRIG_MAG = 4000  # largest binary magnitude of a sin/cos argument (pi needed to that)
 _GROWTH = {sp.exp, sp.sinh, sp.cosh, sp.gamma, sp.loggamma, sp.factorial, sp.erfc, sp.erf,
-           sp.Ei, sp.li, sp.LambertW, sp.digamma, sp.polygamma, sp.zeta, sp.tanh, sp.coth}
-_PERIODIC = {sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc}
+           sp.Ei, sp.li, sp.LambertW, sp.digamma, sp.polygamma, sp.zeta, sp.tanh, sp.coth,
+           sp.besseli, sp.besselk}
+# oscillating: an argument of 2**k needs pi (and the working precision) to k bits
+_PERIODIC = {sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc, sp.besselj, sp.bessely}
 
 
 def _check_arg(cls: Any, arg: Any) -> None:
