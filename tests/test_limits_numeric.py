@@ -125,3 +125,25 @@ def test_one_slow_evaluation_is_interrupted_at_the_deadline():
         while True:
             pass
     assert sampler.value(hang) == ("lost", None)
+
+
+def test_functions_only_the_mpmath_evaluator_knows_are_accepted_by_limit_only():
+    n, w = sp.symbols("n w")
+    r = sc.limit(sp.fibonacci(n + 1) / sp.fibonacci(n), n, sp.oo, timeout=30)
+    assert r.numeric == pytest.approx((1 + math.sqrt(5)) / 2, abs=1e-9)
+    m = 4 * x / (x + 1) ** 2  # SymPy's test: the limit at 0 is -1/8
+    expr = ((1 - 3 * x**2) * sp.elliptic_e(m) ** 2 / 2 - (x - 1) ** 2 * sp.elliptic_e(m)
+            * sp.elliptic_k(m) / 2) / (sp.pi**2 * x**2 * (x - 1) ** 4 * (x + 1) ** 2)
+    assert sc.limit(expr, x, 0, "+", timeout=30).numeric == pytest.approx(-0.125, abs=1e-9)
+    # generated code still refuses them: a loss is compiled, not walked by mpmath
+    with pytest.raises(sc.SymcalcError, match="fibonacci"):
+        sc.Loss(sp.fibonacci(w) * x, params=[w], data=[x])
+
+
+def test_growth_after_an_astronomical_fall_over_a_short_range_is_not_infinite():
+    # computable only for x < 4, where the values fall from 1e29174013 to 1e254957 and then
+    # grow: the limit is -oo (the sign turns beyond x = 3.5), it used to be reported as +inf
+    e = sp.exp(x)
+    expr = sp.exp(sp.exp(e / (1 - 1 / x))) - sp.exp(sp.exp(e / (1 - 1 / sp.log(x) ** sp.log(x)
+                                                                    - 1 / x)))
+    assert sc.limit(expr, x, sp.oo, timeout=30).numeric != math.inf

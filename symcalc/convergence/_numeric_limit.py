@@ -15,7 +15,13 @@ overflow far from the point does not abandon the direction) with
 :func:`~symcalc.convergence.analyze_sequence`. A divergence to infinity, or a sequence that
 cannot be judged, is checked at super-geometric distances (``10**(2**k)`` towards infinity,
 ``10**-(2**k)`` towards 0): ``log(x)/x**0.001`` only turns towards its limit 0 beyond
-``x = e**1000``.
+``x = e**1000``; a value that seems settled but that the far samples contradict, or values
+that change like a power of ``log x`` or slower, give no estimate rather than a confident one.
+
+Where only a short range can be evaluated (``exp(exp(exp(x)))`` needs an exponent past 1e24
+from x = 4 on), the two sequences are replaced by denser ones over that range; those may give
+a value or explosive growth, never a verdict of divergence. One evaluation can take seconds
+(``zeta`` at 960 digits): in the forked child a ``SIGALRM`` interrupts it at the deadline.
 """
 
 from __future__ import annotations
@@ -231,18 +237,11 @@ def _analyse(values: list[Any], dense: bool = False) -> tuple[str, float, float,
     not a verdict of divergence: slow convergence looks the same there."""
     if values and isinstance(values[0], mpmath.mpc):
         return _analyse_complex(values, dense)
+    if dense:
+        return _analyse_dense(values)
     trend = _huge_trend(values)
     if trend is not None:
         return "inf", trend, 0.0, "the values grow without bound", None
-    if dense:
-        kind, value, err, note, rep = _analyse(values)
-        if kind == "value":
-            return kind, value, err, note, rep
-        explosive = _explosive(values)
-        if explosive is not None:
-            return "inf", explosive, 0.0, "the values grow faster and faster", rep
-        return "none", math.nan, math.nan, (
-            "the values could only be computed over a short range and do not settle there"), rep
     floats = [float(v) if abs(v) <= _BIG else math.copysign(math.inf, float(mpmath.sign(v)))
               for v in values]
     last_bad = max((i for i, v in enumerate(floats) if not math.isfinite(v)), default=-1)
@@ -272,6 +271,26 @@ def _analyse(values: list[Any], dense: bool = False) -> tuple[str, float, float,
         return "inf", float(rep.limit), 0.0, rep.reason, rep
     kind = "dne" if rep.pattern in ("diverging", "oscillating", "irregular") else "none"
     return kind, math.nan, math.nan, rep.reason, rep
+
+
+def _analyse_dense(values: list[Any]) -> tuple[str, float, float, str, Any]:
+    """A dense sequence over a short range: a value, or growth to +-inf only when the values
+    do not also fall by an astronomical factor inside the range (such a turn, as in
+    ``exp(exp(exp(x)/(1 - 1/x))) - exp(exp(exp(x)/(1 - 1/log(x)**log(x) - 1/x)))`` for
+    x < 4, says the asymptotic behaviour has not been reached: that one goes to -oo)."""
+    kind, value, err, note, rep = _analyse(values)
+    if kind == "value":
+        return kind, value, err, note, rep
+    sizes = [abs(v) for v in values]
+    if not any(a > _BIG * b for a, b in zip(sizes, sizes[1:])):
+        trend = _huge_trend(values)
+        if trend is not None:
+            return "inf", trend, 0.0, "the values grow without bound", None
+        explosive = _explosive(values)
+        if explosive is not None:
+            return "inf", explosive, 0.0, "the values grow faster and faster", rep
+    return "none", math.nan, math.nan, (
+        "the values could only be computed over a short range and do not settle there"), rep
 
 
 def _analyse_complex(values: list[Any], dense: bool) -> tuple[str, float, float, str, Any]:
@@ -326,6 +345,8 @@ def _far_check(sampler: _Sampler, point: sp.Expr, sign: int,
         if far[0] == "inf":
             return "none", math.nan, math.nan, ("the values seem to settle near the point "
                                                 "but grow without bound further out")
+        if isinstance(values[-1], mpmath.mpc):
+            return first
         last = float(values[-1]) if abs(values[-1]) <= _BIG else math.inf
         if not abs(last - first[1]) <= first[2]:  # still moving beyond the error estimate
             return "none", math.nan, math.nan, (
