@@ -68,10 +68,11 @@ def _raise_out_of_time(signum: int, frame: Any) -> None:
 def _interrupt_at(deadline: float) -> Iterator[None]:
     """Interrupt the block at ``deadline`` (``SIGALRM``): a single mpmath evaluation (``zeta``
     at 960 digits, a Bessel function of a huge argument) can take seconds. Only in the main
-    thread where the platform has ``setitimer`` (the forked child of :func:`symcalc.limit`);
-    elsewhere the deadline is checked between samples only."""
+    thread where the platform has ``setitimer`` and no other timer is pending (the forked
+    child of :func:`symcalc.limit`); elsewhere the deadline is checked between samples only."""
     usable = (hasattr(signal, "setitimer") and deadline < math.inf
-              and threading.current_thread() is threading.main_thread())
+              and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
     if not usable:
         yield
         return
@@ -417,7 +418,7 @@ def numeric_sides(expr: sp.Expr, var: sp.Symbol, point: sp.Expr, sides: tuple,
     sides (samples not reached in time are simply not used).
     """
     start = time.monotonic()
-    total = 1e9 if budget is None else 0.9 * budget
+    total = math.inf if budget is None else 0.9 * budget
     out = {}
     for i, side in enumerate(sides):
         deadline = start + total * (i + 1) / len(sides)
