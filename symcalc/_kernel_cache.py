@@ -4,6 +4,8 @@ The numba backend's generated source (printed by symcalc's own printers, every u
 renamed) is written to ``<cache>/kernels-v1/k_<key>.py`` and executed as a real module, so
 numba's own on-disk cache (``cache=True``, kept in ``__pycache__`` beside the file) can keep
 the machine code: a second process compiling the same loss loads it instead of compiling.
+Kernels that allocate nothing keep their machine code as a C entry point's object code beside
+the module instead (``n_<key>.o``, :mod:`symcalc._native`), linked without numba's compiler.
 
 - ``<cache>`` is ``$SYMCALC_CACHE_DIR`` when set, else the user cache folder
   (``platformdirs.user_cache_dir("symcalc")``, e.g. ``~/.cache/symcalc`` on Linux). The folder
@@ -35,7 +37,7 @@ from typing import Any
 
 from ._safety import compile_generated
 
-__all__ = ["ENV_VAR", "cache_root", "kernel_dir", "load", "compile_kernel", "is_cached"]
+__all__ = ["ENV_VAR", "cache_root", "kernel_dir", "load", "compile_kernel", "is_cached", "write_atomic"]
 
 #: Environment variable naming the cache folder.
 ENV_VAR = "SYMCALC_CACHE_DIR"
@@ -150,6 +152,12 @@ def _write_verified(path: Path, text: str) -> Path | None:
             return path
     except OSError:
         pass  # missing or unreadable: write it
+    return path if write_atomic(path, data) else None
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place, so no
+    process ever reads a half-written file; False (with the one warning) when it cannot."""
     import tempfile
 
     try:
@@ -163,8 +171,8 @@ def _write_verified(path: Path, text: str) -> Path | None:
             raise
     except OSError as exc:
         _warn_once(path.parent.parent, exc)
-        return None
-    return path
+        return False
+    return True
 
 
 def _exec_module(name: str, text: str, namespace: dict[str, Any], path: Path | None

@@ -2,7 +2,8 @@
 
 A fused kernel (:mod:`symcalc.codegen.emit_numba`) adds up its rows in fixed blocks of
 ``block_rows``: ``fn(theta, cols, n, b0, b1, parts)`` writes the sums of blocks ``b0 .. b1-1`` into rows of
-``parts`` and returns the terms that do not depend on the rows. :class:`BlockRunner` runs the
+``parts`` (``blocks + 1`` rows), and the call with ``b0 == 0`` writes the terms that do not
+depend on the rows into its last row. :class:`BlockRunner` runs the
 blocks on the calling thread, or splits them into contiguous ranges over a few threads (the
 kernels release the GIL). The blocks and the order they are added in do not depend on the
 choice, so results are bit-identical whether a call ran serial or parallel, on any number
@@ -117,7 +118,7 @@ class BlockRunner:
     Parameters
     ----------
     fn : callable
-        ``fn(theta, cols, n, b0, b1, parts) -> constant terms`` (see the module docstring).
+        ``fn(theta, cols, n, b0, b1, parts)`` (see the module docstring).
     outputs : int
         Number of outputs (columns of ``parts``).
     block_rows : int
@@ -126,7 +127,7 @@ class BlockRunner:
         At most this many threads (None: every available core).
     """
 
-    def __init__(self, fn: Callable[..., np.ndarray], outputs: int, block_rows: int,
+    def __init__(self, fn: Callable[..., Any], outputs: int, block_rows: int,
                  threads: int | None) -> None:
         self.fn = fn
         self.outputs = outputs
@@ -162,19 +163,19 @@ class BlockRunner:
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
         blocks = max(1, -(-n // self.block_rows))
-        parts = np.zeros((blocks, self.outputs))
+        parts = np.zeros((blocks + 1, self.outputs))  # the last row: terms without rows
         candidate = self.candidate(n)
         threads = self.last_threads = self.parallel(n) if candidate else 1
         start = time.perf_counter()
         if threads == 1:
-            const = self.fn(theta, cols, n, 0, blocks, parts)
+            self.fn(theta, cols, n, 0, blocks, parts)
         else:
-            const = self._parallel_blas_limited(theta, cols, n, blocks, parts, threads)
+            self._parallel_blas_limited(theta, cols, n, blocks, parts, threads)
         self._measured(n, time.perf_counter() - start, threads, candidate)
-        return parts.sum(axis=0) + const
+        return parts.sum(axis=0)
 
     def _parallel(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int, blocks: int,
-                  parts: np.ndarray, threads: int) -> np.ndarray:
+                  parts: np.ndarray, threads: int) -> None:
         bounds = [blocks * i // threads for i in range(threads + 1)]
         pool = _executor(threads - 1)
         futures = [
@@ -182,15 +183,14 @@ class BlockRunner:
             for i in range(1, threads)
         ]
         try:
-            const = self.fn(theta, cols, n, bounds[0], bounds[1], parts)
+            self.fn(theta, cols, n, bounds[0], bounds[1], parts)
         finally:
             for fut in futures:
                 fut.result()
-        return const
 
-    def _parallel_blas_limited(self, *args: Any) -> np.ndarray:
+    def _parallel_blas_limited(self, *args: Any) -> None:
         with limit_blas(1):
-            return self._parallel(*args)
+            self._parallel(*args)
 
     def _measured(self, n: int, seconds: float, threads: int, candidate: bool) -> None:
         per_row = seconds / n

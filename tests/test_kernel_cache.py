@@ -56,6 +56,7 @@ def _forget_loaded_kernels() -> None:
     """Drop this process's memory of generated kernels, as a new process would start."""
     execution.NAMESPACES.clear()
     _numba._RUNNERS.clear()
+    _numba._ENTRIES.clear()
     for name in [m for m in sys.modules if m.startswith("_symcalc_kernel_")]:
         del sys.modules[name]
 
@@ -116,13 +117,16 @@ def test_edited_module_file_is_never_executed(cache):
     _compile()
     (path,) = _kernel_files(cache)
     good = path.read_bytes()
-    path.write_bytes(good.replace(b"return _c", b"return _c * 0.0 + 12345.0"))
+    planted = good.replace(b"_s0 += ", b"_s0 += 12345.0 + ")
+    assert planted != good
+    path.write_bytes(planted)
     f = _compile()
     _check(f)  # the planted change did not run
     assert path.read_bytes() == good
 
 
-def test_truncated_numba_entry_is_deleted_and_compiled_afresh(cache):
+def test_truncated_numba_entry_is_deleted_and_compiled_afresh(cache, monkeypatch):
+    monkeypatch.setenv("SYMCALC_NATIVE", "0")  # numba's own cache (block kernels use it)
     _compile()
     entries = list((cache / "kernels-v1" / "__pycache__").glob("*.nbc"))
     assert entries
