@@ -28,7 +28,8 @@ from sympy.core.function import AppliedUndef
 
 from .errors import SymcalcError
 
-__all__ = ["mp_function", "iv_function", "iv_dps", "NotReal", "Overflow"]
+__all__ = ["mp_function", "iv_function", "iv_dps", "NotReal", "Overflow",
+           "MPMATH_ONLY_FUNCTIONS"]
 
 
 class NotReal(ArithmeticError):
@@ -42,8 +43,10 @@ class Overflow(ArithmeticError):
 _MAX_EXP = 10**24  # largest |argument| of exp-like functions (result exponent ~ 1.4e24 bits)
 _MAX_TRIG_MAG = 4000  # largest binary magnitude of a sin/cos argument (pi needed to that)
 _GROWTH = {sp.exp, sp.sinh, sp.cosh, sp.gamma, sp.loggamma, sp.factorial, sp.erfc, sp.erf,
-           sp.Ei, sp.li, sp.LambertW, sp.digamma, sp.polygamma, sp.zeta, sp.tanh, sp.coth}
-_PERIODIC = {sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc}
+           sp.Ei, sp.li, sp.LambertW, sp.digamma, sp.polygamma, sp.zeta, sp.tanh, sp.coth,
+           sp.besseli, sp.besselk, sp.fibonacci}
+# oscillating: an argument of 2**k needs pi (and the working precision) to k bits
+_PERIODIC = {sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc, sp.besselj, sp.bessely}
 
 
 def _check_arg(cls: Any, arg: Any) -> None:
@@ -84,10 +87,16 @@ def _mp_table() -> dict[type, Callable[..., Any]]:
         sp.asech: m.asech, sp.acsch: m.acsch, sp.acoth: m.acoth, sp.frac: m.frac,
         sp.fresnels: m.fresnels, sp.fresnelc: m.fresnelc, sp.erfi: m.erfi,
         sp.uppergamma: m.gammainc, sp.binomial: m.binomial, sp.cbrt: m.cbrt,
+        sp.fibonacci: m.fibonacci, sp.elliptic_k: m.ellipk, sp.elliptic_e: m.ellipe,
     }
 
 
 _MP = _mp_table()
+#: Functions this module evaluates that :data:`symcalc._safety.ALLOWED_FUNCTIONS` (the gate
+#: for generated code) does not list: callers that evaluate only through this module (the
+#: numeric side of :func:`symcalc.limit`) may accept them.
+MPMATH_ONLY_FUNCTIONS: frozenset[type] = frozenset({sp.re, sp.im, sp.fibonacci,
+                                                    sp.elliptic_k, sp.elliptic_e})
 _REL = {sp.StrictLessThan: lambda a, b: a < b, sp.LessThan: lambda a, b: a <= b,
         sp.StrictGreaterThan: lambda a, b: a > b, sp.GreaterThan: lambda a, b: a >= b,
         sp.Equality: lambda a, b: a == b, sp.Unequality: lambda a, b: a != b}

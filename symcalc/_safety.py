@@ -149,7 +149,8 @@ def _node_ok(node: sp.Basic, in_condition: bool) -> bool:
     return cls in ALLOWED_FUNCTIONS or _is_symcalc_function(cls)
 
 
-def check_expression(expr: Any, what: str = "the expression") -> None:
+def check_expression(expr: Any, what: str = "the expression", *,
+                     extra_functions: frozenset[type] = frozenset()) -> None:
     """Refuse every node of ``expr`` that may not reach generated or lambdified code.
 
     Parameters
@@ -158,6 +159,9 @@ def check_expression(expr: Any, what: str = "the expression") -> None:
         The expression (a loss, an activation, an integrand, ...).
     what : str
         How the message names ``expr`` (e.g. ``"the loss"``).
+    extra_functions : frozenset of SymPy function classes
+        Also allowed here: a caller that evaluates ``expr`` only with symcalc's own mpmath
+        tree walker (no generated code) may accept the functions that walker knows.
 
     Raises
     ------
@@ -187,7 +191,7 @@ def check_expression(expr: Any, what: str = "the expression") -> None:
             continue
         seen.add(item)
         node, in_condition = item
-        if not _node_ok(node, in_condition):
+        if not (_node_ok(node, in_condition) or type(node) in extra_functions):
             raise _refusal(node, what)
         stack.extend(_children(node, in_condition))
     _check_constants(expr, what)

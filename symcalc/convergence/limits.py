@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .._mpeval import MPMATH_ONLY_FUNCTIONS
 from .._safety import check_expression
 from .._timeout import call_with_timeout
 from .._expressions import as_expr
@@ -133,7 +134,7 @@ def limit(
     True
     """
     expr = as_expr(expr, "expr")
-    check_expression(expr)
+    check_expression(expr, extra_functions=MPMATH_ONLY_FUNCTIONS)  # numeric side: mpmath only
     var = resolve_symbol(var, expr, "var")
     point = _as_point(point)
     check_choice(dir, ("+-", "+", "-"), "dir")
