@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +58,7 @@ _pool: Any = None
 _pool_pid = -1
 _pool_lock = threading.Lock()
 _blas: Any = None
+_blas_modules = 0
 
 
 def available_cores() -> int:
@@ -87,14 +89,17 @@ def _executor(workers: int) -> Any:
 
 
 def _blas_controller() -> Any:
-    global _blas
-    if _blas is None:
+    """threadpoolctl's view of the loaded BLAS libraries, made again whenever modules were
+    imported since (a new extension may have loaded another BLAS, e.g. SciPy's)."""
+    global _blas, _blas_modules
+    if _blas is None or (_blas and _blas_modules != len(sys.modules)):
         try:
             from threadpoolctl import ThreadpoolController
 
             _blas = ThreadpoolController()
         except Exception:  # noqa: BLE001 - threadpoolctl missing or unable to inspect
             _blas = False
+        _blas_modules = len(sys.modules)
     return _blas
 
 
@@ -135,9 +140,15 @@ class BlockRunner:
         self.threads = resolve_threads(threads)
         self.row_seconds = 0.0  # lowest serial cost of one row seen (0: not measured yet)
         self.last_threads = 0  # threads the latest call used
-        #: Moving averages of seconds per row of candidate calls, by mode.
-        self.cost: dict[str, float | None] = {"serial": None, "parallel": None}
-        self._candidates = 0
+        #: Moving averages of seconds per row of candidate calls, by mode, per size class
+        #: (calls within a factor of two in rows share one: threads pay off differently at
+        #: 3 blocks than at 300, so what was measured at 10^4 rows must not decide 10^6).
+        self.costs: dict[int, dict[str, float | None]] = {}
+        self._candidates: dict[int, int] = {}
+
+    def cost(self, n: int) -> dict[str, float | None]:
+        """The moving averages (``"serial"``, ``"parallel"``) of calls of about ``n`` rows."""
+        return self.costs.setdefault(n.bit_length(), {"serial": None, "parallel": None})
 
     def candidate(self, n: int) -> bool:
         """Whether a call over ``n`` rows is big enough that threads could pay."""
@@ -152,13 +163,15 @@ class BlockRunner:
         if not self.candidate(n):
             return 1
         threads = min(self.threads, -(-n // self.block_rows))
-        serial, parallel = self.cost["serial"], self.cost["parallel"]
+        cost = self.cost(n)
+        serial, parallel = cost["serial"], cost["parallel"]
         if parallel is None:  # try threads first, then serial once, then the faster
             return threads
         if serial is None:
             return 1
-        self._candidates += 1
-        retry = self._candidates % RETRY_EVERY == 0
+        size = n.bit_length()
+        self._candidates[size] = count = self._candidates.get(size, 0) + 1
+        retry = count % RETRY_EVERY == 0
         return threads if (parallel < serial) != retry else 1
 
     def __call__(self, theta: np.ndarray, cols: Sequence[np.ndarray], n: int) -> np.ndarray:
@@ -197,6 +210,6 @@ class BlockRunner:
         if threads == 1 and n >= 256 and (not self.row_seconds or per_row < self.row_seconds):
             self.row_seconds = per_row  # the least disturbed serial run sizes the crossover
         if candidate:
-            mode = "serial" if threads == 1 else "parallel"
-            old = self.cost[mode]
-            self.cost[mode] = per_row if old is None else old + _SMOOTHING * (per_row - old)
+            mode, cost = ("serial" if threads == 1 else "parallel"), self.cost(n)
+            old = cost[mode]
+            cost[mode] = per_row if old is None else old + _SMOOTHING * (per_row - old)

@@ -66,12 +66,13 @@ def test_the_faster_mode_wins_and_the_other_is_retried():
     runner.row_seconds = 1e-6
     n = 10_000
     assert runner.parallel(n) == 2  # parallel first...
-    runner.cost["parallel"] = 2e-6  # (a loaded machine: threads were slower)
+    runner.cost(n)["parallel"] = 2e-6  # (a loaded machine: threads were slower)
     assert runner.parallel(n) == 1  # ... then serial once
-    runner.cost["serial"] = 1e-6
+    runner.cost(n)["serial"] = 1e-6
     modes = [runner.parallel(n) for _ in range(2 * _threads.RETRY_EVERY)]
     assert modes.count(2) == 2 and modes.count(1) == 2 * _threads.RETRY_EVERY - 2
-    runner.cost["parallel"] = 0.5e-6  # the load went away
+    assert runner.parallel(100 * n) == 2  # another size is measured on its own
+    runner.cost(n)["parallel"] = 0.5e-6  # the load went away
     assert runner.parallel(n) == 2
 
 
@@ -79,11 +80,13 @@ def test_timings_feed_the_moving_averages():
     runner = _threads.BlockRunner(lambda *a: np.zeros(1), 1, 100, threads=2)
     runner.row_seconds = 1e-6
     runner._measured(10_000, 0.02, 1, True)
-    assert runner.cost["serial"] == pytest.approx(2e-6) and runner.row_seconds == 1e-6
+    assert runner.cost(10_000)["serial"] == pytest.approx(2e-6) and runner.row_seconds == 1e-6
     runner._measured(10_000, 0.01, 1, True)
-    assert runner.cost["serial"] == pytest.approx(2e-6 + 0.3 * (1e-6 - 2e-6))
+    assert runner.cost(10_000)["serial"] == pytest.approx(2e-6 + 0.3 * (1e-6 - 2e-6))
+    assert runner.cost(12_000)["serial"] == runner.cost(10_000)["serial"]  # one size class
+    assert runner.cost(10**6) == {"serial": None, "parallel": None}  # another one
     runner._measured(500, 1e-5, 1, False)  # not a candidate: only the crossover estimate
-    assert runner.row_seconds == pytest.approx(2e-8) and runner.cost["parallel"] is None
+    assert runner.row_seconds == pytest.approx(2e-8) and runner.cost(10_000)["parallel"] is None
 
 
 def test_threads_option_is_validated():
