@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _native
+from .._native import build as _native_build, load as _native_load
 from .._kernel_cache import compile_kernel as _cache_compile, load as _cache_load
 from .._threads import BlockRunner
 from .._validate import check_int
@@ -185,10 +185,10 @@ def compile_kernel(fn: Any, ndims: tuple[int, ...]) -> bool:
     else loaded from numba's own cache or compiled."""
     key = (fn, ndims)
     if key not in _ENTRIES:
-        native = _native.load(fn, ndims)
+        native = _native_load(fn, ndims)
         if native is not None:
             _ENTRIES[key] = (native, True)
-        elif (native := _native.build(fn, ndims)) is not None:
+        elif (native := _native_build(fn, ndims)) is not None:
             _ENTRIES[key] = (native, False)
         else:
             _ENTRIES[key] = (fn, _cache_compile(fn, _signature(ndims)))
