@@ -96,8 +96,8 @@ class NativeKernel:
                    parts.ctypes.data, parts.shape[0], parts.shape[1])
 
     def _describe(self, cols: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
-        """(weak references to the columns, the address of their pointer table, of their extents table, their
-        rows, the tables themselves): built once per set of column arrays."""
+        """(weak references to the columns, the addresses of their pointer and extents
+        tables, their rows, the tables themselves): built once per set of column arrays."""
         if len(cols) != len(self.ndims):
             raise ValueError(f"expected {len(self.ndims)} data columns, got {len(cols)}")
         for c, nd in zip(cols, self.ndims):
